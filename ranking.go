@@ -1,0 +1,112 @@
+package hromadabot
+
+import (
+	"sort"
+	"strings"
+)
+
+// RankEntry is one community's place in a ranking.
+type RankEntry struct {
+	CommunityID     int64   `json:"community_id"`
+	Name            string  `json:"name"`
+	Oblast          string  `json:"oblast"`
+	Index           float64 `json:"index"`
+	PlanFulfillment float64 `json:"plan_fulfillment"`
+	// Rank starts at 1; communities with equal indexes share a rank (1, 2, 2, 4).
+	Rank int `json:"rank"`
+}
+
+// Ranking is a list of communities ordered by index.
+type Ranking []RankEntry
+
+// Rank orders entries by index, descending, then by name in Ukrainian
+// alphabetical order, and assigns shared ranks to equal indexes. It sorts
+// the slice in place and returns it.
+func Rank(entries []RankEntry) Ranking {
+	sort.SliceStable(entries, func(i, j int) bool {
+		a, b := entries[i], entries[j]
+		if !sameIndex(a.Index, b.Index) {
+			return a.Index > b.Index
+		}
+		if c := CompareUkrainian(a.Name, b.Name); c != 0 {
+			return c < 0
+		}
+		if a.Oblast != b.Oblast {
+			return CompareUkrainian(a.Oblast, b.Oblast) < 0
+		}
+		return a.CommunityID < b.CommunityID
+	})
+	for i := range entries {
+		if i > 0 && sameIndex(entries[i].Index, entries[i-1].Index) {
+			entries[i].Rank = entries[i-1].Rank
+		} else {
+			entries[i].Rank = i + 1
+		}
+	}
+	return entries
+}
+
+// Find returns the entry of the community, if it is ranked.
+func (r Ranking) Find(communityID int64) (RankEntry, bool) {
+	for _, e := range r {
+		if e.CommunityID == communityID {
+			return e, true
+		}
+	}
+	return RankEntry{}, false
+}
+
+func sameIndex(a, b float64) bool {
+	d := a - b
+	return d < 1e-6 && d > -1e-6
+}
+
+// ukrainianOrder is the Ukrainian alphabet; Unicode code points put є, і, ї
+// and ґ out of place, so names are compared by position in this string.
+const ukrainianOrder = "абвгґдеєжзиіїйклмнопрстуфхцчшщьюя"
+
+var ukrainianRank = func() map[rune]int {
+	m := make(map[rune]int)
+	for i, r := range []rune(ukrainianOrder) {
+		m[r] = i + 1
+	}
+	return m
+}()
+
+// CompareUkrainian compares two strings in Ukrainian alphabetical order,
+// ignoring case and apostrophes; characters outside the alphabet sort after
+// it by code point.
+func CompareUkrainian(a, b string) int {
+	ra, rb := collationKey(a), collationKey(b)
+	for i := 0; i < len(ra) && i < len(rb); i++ {
+		if ra[i] != rb[i] {
+			if ra[i] < rb[i] {
+				return -1
+			}
+			return 1
+		}
+	}
+	switch {
+	case len(ra) < len(rb):
+		return -1
+	case len(ra) > len(rb):
+		return 1
+	}
+	return 0
+}
+
+func collationKey(s string) []int {
+	s = strings.ToLower(s)
+	key := make([]int, 0, len(s))
+	for _, r := range s {
+		if isApostrophe(r) {
+			continue
+		}
+		if k, ok := ukrainianRank[r]; ok {
+			key = append(key, k)
+		} else {
+			key = append(key, 1000+int(r))
+		}
+	}
+	return key
+}
