@@ -1,0 +1,99 @@
+// Package bot is the channel-neutral chat model: an Event is what a person
+// did on any platform, a Reply is what the bot says back. Channels
+// (bot/telegram, bot/console, later Viber) translate their wire formats to
+// and from this model and nothing else; conversation flows (dialogs) consume
+// events and produce replies without knowing the platform.
+package bot
+
+import (
+	"context"
+	"time"
+)
+
+// Event is one incoming update from a person, in platform-neutral form.
+type Event struct {
+	// Platform is hromadabot.PlatformTelegram, PlatformViber or PlatformConsole.
+	Platform string
+	// UpdateID identifies the platform update ("telegram:123456"); a channel
+	// that may deliver an update twice sets it so that handling is idempotent.
+	UpdateID string
+	// ChatID is the conversation; UserID the person. In a private chat they
+	// are equal, but flows key dialog state by ChatID and permissions by UserID.
+	ChatID string
+	UserID string
+	// LanguageCode is the platform's language hint ("uk", "en-US"), may be empty.
+	LanguageCode string
+	// Text is a typed message or command ("/score Буча").
+	Text string
+	// Payload is the pressed button's payload; Text is empty then.
+	Payload string
+	// MenuID identifies the message that carried the pressed button, so the
+	// reply may edit that menu in place; empty for typed messages.
+	MenuID string
+	// Attachment is a photo or document sent with the message, if any.
+	Attachment *Attachment
+	At         time.Time
+}
+
+// Attachment is a file a person sent; only its platform reference is kept.
+type Attachment struct {
+	// Kind is "photo" or "document".
+	Kind string
+	// FileID is the platform's file reference.
+	FileID string
+	Name   string
+}
+
+// Reply is one message from the bot.
+type Reply struct {
+	// Text uses the HTML subset every channel understands: <b>, <i>, <a href>,
+	// <code>. Every user- or data-supplied string in it is already escaped.
+	Text string
+	// Buttons are rows of buttons under the message.
+	Buttons [][]Button
+	// Image is an optional picture sent with the text as its caption.
+	Image *Image
+	// EditMenu asks the channel to replace the menu the event's button was on
+	// instead of sending a new message, where the platform can.
+	EditMenu bool
+}
+
+// Button is one button. Exactly one of Payload and URL is set.
+type Button struct {
+	Text string
+	// Payload comes back in Event.Payload when pressed; at most 64 bytes.
+	Payload string
+	URL     string
+}
+
+// Image is a PNG picture.
+type Image struct {
+	PNG  []byte
+	Name string
+}
+
+// MaxPayload is the longest button payload any channel accepts (Telegram's
+// callback_data limit, in bytes).
+const MaxPayload = 64
+
+// Handler turns an event into replies.
+type Handler interface {
+	Handle(ctx context.Context, ev Event) ([]Reply, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, ev Event) ([]Reply, error)
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, ev Event) ([]Reply, error) { return f(ctx, ev) }
+
+// Middleware wraps a handler with behaviour every update goes through.
+type Middleware func(next Handler) Handler
+
+// Chain wraps h with the middlewares, the first one outermost.
+func Chain(h Handler, mws ...Middleware) Handler {
+	for i := len(mws) - 1; i >= 0; i-- {
+		h = mws[i](h)
+	}
+	return h
+}
