@@ -529,8 +529,8 @@ func TestCallbackQuery(t *testing.T) {
 	var ups []struct {
 		UpdateID      int `json:"update_id"`
 		CallbackQuery struct {
-			ID      string `json:"id"`
-			Data    string `json:"data"`
+			ID      string             `json:"id"`
+			Data    string             `json:"data"`
 			From    struct{ ID int64 } `json:"from"`
 			Message struct {
 				MessageID int `json:"message_id"`
