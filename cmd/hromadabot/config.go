@@ -1,0 +1,403 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/robfig/cron/v3"
+
+	"github.com/hromadabot/hromadabot"
+)
+
+// Config is every setting of the bot, read from the environment once at
+// start and validated in one pass, so that a mistake is a one-line error
+// before anything runs rather than a failure later.
+type Config struct {
+	// DatabasePath is the SQLite file (DATABASE_PATH).
+	DatabasePath string
+	// RedisURL holds dialog state (REDIS_URL); empty keeps it in memory.
+	RedisURL string
+	// RedisPrefix starts every Redis key (REDIS_PREFIX).
+	RedisPrefix string
+	// DialogTTL is how long an unfinished dialog is kept (DIALOG_TTL).
+	DialogTTL time.Duration
+
+	// TelegramToken enables the Telegram channel (TELEGRAM_TOKEN). Secret.
+	TelegramToken string
+	// TelegramAPIURL is the Bot API base URL (TELEGRAM_API_URL); the bot
+	// calls TelegramAPIURL/bot<token>/<method>.
+	TelegramAPIURL string
+	// WebhookURL switches Telegram from long polling to a webhook
+	// (TELEGRAM_WEBHOOK_URL).
+	WebhookURL string
+	// WebhookSecret is the secret_token Telegram sends back in every webhook
+	// request (TELEGRAM_WEBHOOK_SECRET). Secret.
+	WebhookSecret string
+
+	// HTTPAddr serves the webhook, /healthz, /readyz and /metrics (HTTP_ADDR).
+	HTTPAddr string
+	// AdminIDs are the platform-qualified ids of admins, e.g. "telegram:12345" (ADMIN_IDS).
+	AdminIDs []string
+	// LogLevel is the slog level (LOG_LEVEL: debug, info, warn, error).
+	LogLevel slog.Level
+
+	// Timezone decides when reminders and digests go out (BOT_TIMEZONE).
+	Timezone *time.Location
+	// ReminderCron schedules the weekly reminder to silent CDTOs (REMINDER_CRON).
+	ReminderCron string
+	// DigestCron schedules the weekly digest to subscribers (DIGEST_CRON).
+	DigestCron string
+	// BroadcastRate is the global limit of outgoing messages per second (BROADCAST_RATE).
+	BroadcastRate int
+	// QuietHours are hours in Timezone when broadcasts wait (QUIET_HOURS).
+	QuietHours QuietHours
+}
+
+// Defaults of the settings, also listed in .env.example and README.md.
+const (
+	DefaultDatabasePath   = "./hromada.db"
+	DefaultRedisPrefix    = "hromadabot:"
+	DefaultDialogTTL      = 24 * time.Hour
+	DefaultTelegramAPIURL = "https://api.telegram.org"
+	DefaultHTTPAddr       = ":8080"
+	DefaultTimezone       = "Europe/Kyiv"
+	DefaultReminderCron   = "0 10 * * 1"
+	DefaultDigestCron     = "0 18 * * 5"
+	DefaultBroadcastRate  = 25
+	DefaultQuietHours     = "21-8"
+)
+
+// MaxBroadcastRate is the highest BROADCAST_RATE accepted: Telegram's paid
+// broadcast ceiling. Free bots should stay below 30.
+const MaxBroadcastRate = 1000
+
+// DefaultConfig returns the configuration with every default applied: the
+// bot runs on it with a local SQLite file and in-memory dialog state.
+func DefaultConfig() Config {
+	return Config{
+		DatabasePath:   DefaultDatabasePath,
+		RedisPrefix:    DefaultRedisPrefix,
+		DialogTTL:      DefaultDialogTTL,
+		TelegramAPIURL: DefaultTelegramAPIURL,
+		HTTPAddr:       DefaultHTTPAddr,
+		LogLevel:       slog.LevelInfo,
+		Timezone:       hromadabot.Kyiv,
+		ReminderCron:   DefaultReminderCron,
+		DigestCron:     DefaultDigestCron,
+		BroadcastRate:  DefaultBroadcastRate,
+		QuietHours:     QuietHours{Enabled: true, Start: 21, End: 8},
+	}
+}
+
+// databasePath is DATABASE_PATH or the default; the admin commands use it
+// without loading the rest of the configuration, which they do not need.
+func databasePath(getenv func(string) string) string {
+	if p := strings.TrimSpace(getenv("DATABASE_PATH")); p != "" {
+		return p
+	}
+	return DefaultDatabasePath
+}
+
+// LoadConfig reads the configuration from the environment (getenv is
+// os.Getenv in production) over DefaultConfig and validates it. The error is
+// one line naming the variable: "TELEGRAM_API_URL: must be an http(s) URL".
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := DefaultConfig()
+	get := func(name string) (string, bool) {
+		v := strings.TrimSpace(getenv(name))
+		return v, v != ""
+	}
+	var errs []error
+	fail := func(name string, err error) { errs = append(errs, fmt.Errorf("%s: %w", name, err)) }
+
+	if v, ok := get("DATABASE_PATH"); ok {
+		c.DatabasePath = v
+	}
+	c.RedisURL, _ = get("REDIS_URL")
+	if v, ok := get("REDIS_PREFIX"); ok {
+		c.RedisPrefix = v
+	}
+	if v, ok := get("DIALOG_TTL"); ok {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			fail("DIALOG_TTL", fmt.Errorf("%q is not a duration such as 24h or 90m", v))
+		}
+		c.DialogTTL = d
+	}
+	c.TelegramToken, _ = get("TELEGRAM_TOKEN")
+	if v, ok := get("TELEGRAM_API_URL"); ok {
+		c.TelegramAPIURL = strings.TrimRight(v, "/")
+	}
+	c.WebhookURL, _ = get("TELEGRAM_WEBHOOK_URL")
+	c.WebhookSecret, _ = get("TELEGRAM_WEBHOOK_SECRET")
+	if v, ok := get("HTTP_ADDR"); ok {
+		c.HTTPAddr = v
+	}
+	if v, ok := get("ADMIN_IDS"); ok {
+		ids, err := parseAdminIDs(v)
+		if err != nil {
+			fail("ADMIN_IDS", err)
+		}
+		c.AdminIDs = ids
+	}
+	if v, ok := get("LOG_LEVEL"); ok {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			fail("LOG_LEVEL", fmt.Errorf("%q is not one of debug, info, warn, error", v))
+		}
+	}
+	if v, ok := get("BOT_TIMEZONE"); ok {
+		loc, err := time.LoadLocation(v)
+		if err != nil {
+			fail("BOT_TIMEZONE", fmt.Errorf("%q is not a time zone such as Europe/Kyiv", v))
+		} else {
+			c.Timezone = loc
+		}
+	}
+	if v, ok := get("REMINDER_CRON"); ok {
+		c.ReminderCron = v
+	}
+	if v, ok := get("DIGEST_CRON"); ok {
+		c.DigestCron = v
+	}
+	if v, ok := get("BROADCAST_RATE"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			fail("BROADCAST_RATE", fmt.Errorf("%q is not a whole number of messages per second", v))
+		}
+		c.BroadcastRate = n
+	}
+	if v, ok := get("QUIET_HOURS"); ok {
+		q, err := ParseQuietHours(v)
+		if err != nil {
+			fail("QUIET_HOURS", err)
+		}
+		c.QuietHours = q
+	}
+	if len(errs) > 0 {
+		return c, errs[0]
+	}
+	return c, c.Validate()
+}
+
+// webhookSecretRe is Telegram's rule for secret_token.
+var webhookSecretRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+
+// telegramTokenRe is the shape of a bot token: "<bot id>:<secret>".
+var telegramTokenRe = regexp.MustCompile(`^[0-9]+:[A-Za-z0-9_-]+$`)
+
+// Validate reports the first invalid setting as a one-line error naming its
+// environment variable.
+func (c *Config) Validate() error {
+	switch {
+	case c.DatabasePath == "":
+		return errors.New("DATABASE_PATH: must not be empty")
+	case c.RedisURL != "" && !validRedisURL(c.RedisURL):
+		return errors.New("REDIS_URL: must be a URL such as redis://127.0.0.1:6379/0")
+	case c.RedisPrefix == "":
+		return errors.New("REDIS_PREFIX: must not be empty")
+	case c.DialogTTL <= 0:
+		return errors.New("DIALOG_TTL: must be a positive duration such as 24h")
+	case c.TelegramToken != "" && !telegramTokenRe.MatchString(c.TelegramToken):
+		return errors.New("TELEGRAM_TOKEN: must look like 123456:ABC-def (the token from @BotFather)")
+	case !validHTTPURL(c.TelegramAPIURL):
+		return errors.New("TELEGRAM_API_URL: must be an http(s) URL")
+	case c.WebhookURL != "" && !validHTTPURL(c.WebhookURL):
+		return errors.New("TELEGRAM_WEBHOOK_URL: must be an http(s) URL")
+	case c.WebhookURL != "" && c.TelegramToken == "":
+		return errors.New("TELEGRAM_WEBHOOK_URL: needs TELEGRAM_TOKEN")
+	case c.WebhookURL != "" && c.WebhookSecret == "":
+		return errors.New("TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL")
+	case c.WebhookSecret != "" && !webhookSecretRe.MatchString(c.WebhookSecret):
+		return errors.New("TELEGRAM_WEBHOOK_SECRET: must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+	case !validAddr(c.HTTPAddr):
+		return errors.New("HTTP_ADDR: must be host:port or :port, e.g. :8080")
+	case c.Timezone == nil:
+		return errors.New("BOT_TIMEZONE: must be set")
+	case c.BroadcastRate < 1 || c.BroadcastRate > MaxBroadcastRate:
+		return fmt.Errorf("BROADCAST_RATE: must be from 1 to %d messages per second", MaxBroadcastRate)
+	}
+	for _, ref := range c.AdminIDs {
+		if _, _, err := hromadabot.ParseUserRef(ref); err != nil {
+			return fmt.Errorf("ADMIN_IDS: %s", hromadabot.ErrorMessage(err))
+		}
+	}
+	if _, err := cron.ParseStandard(c.ReminderCron); err != nil {
+		return fmt.Errorf("REMINDER_CRON: %q is not a cron schedule (minute hour day month weekday): %v", c.ReminderCron, err)
+	}
+	if _, err := cron.ParseStandard(c.DigestCron); err != nil {
+		return fmt.Errorf("DIGEST_CRON: %q is not a cron schedule (minute hour day month weekday): %v", c.DigestCron, err)
+	}
+	if err := c.QuietHours.validate(); err != nil {
+		return fmt.Errorf("QUIET_HOURS: %w", err)
+	}
+	return nil
+}
+
+// IsAdmin reports whether the platform-qualified user ref ("telegram:12345")
+// is one of the configured admins.
+func (c *Config) IsAdmin(ref string) bool {
+	for _, id := range c.AdminIDs {
+		if id == ref {
+			return true
+		}
+	}
+	return false
+}
+
+func parseAdminIDs(s string) ([]string, error) {
+	var ids []string
+	for _, part := range strings.Split(s, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			continue
+		}
+		platform, id, err := hromadabot.ParseUserRef(part)
+		if err != nil {
+			return nil, errors.New(hromadabot.ErrorMessage(err))
+		}
+		ids = append(ids, platform+":"+id)
+	}
+	return ids, nil
+}
+
+func validHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func validRedisURL(s string) bool {
+	_, err := redis.ParseURL(s)
+	return err == nil
+}
+
+func validAddr(s string) bool {
+	_, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// String describes the configuration for a log line or a terminal with
+// every secret left out: the token, the webhook secret and the Redis password.
+func (c Config) String() string {
+	var b strings.Builder
+	for i, a := range c.attrs() {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "%s=%s", a.Key, a.Value)
+	}
+	return b.String()
+}
+
+// LogValue implements slog.LogValuer with the same redaction as String.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(c.attrs()...)
+}
+
+func (c Config) attrs() []slog.Attr {
+	tz := ""
+	if c.Timezone != nil {
+		tz = c.Timezone.String()
+	}
+	return []slog.Attr{
+		slog.String("database_path", c.DatabasePath),
+		slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.String("redis_prefix", c.RedisPrefix),
+		slog.Duration("dialog_ttl", c.DialogTTL),
+		slog.Bool("telegram", c.TelegramToken != ""),
+		slog.String("telegram_api_url", redactURL(c.TelegramAPIURL)),
+		slog.String("telegram_webhook_url", redactURL(c.WebhookURL)),
+		slog.Bool("telegram_webhook_secret_set", c.WebhookSecret != ""),
+		slog.String("http_addr", c.HTTPAddr),
+		slog.String("admin_ids", strings.Join(c.AdminIDs, ",")),
+		slog.String("log_level", c.LogLevel.String()),
+		slog.String("bot_timezone", tz),
+		slog.String("reminder_cron", c.ReminderCron),
+		slog.String("digest_cron", c.DigestCron),
+		slog.Int("broadcast_rate", c.BroadcastRate),
+		slog.String("quiet_hours", c.QuietHours.String()),
+	}
+}
+
+// redactURL drops the password (and a query string, which may carry a
+// token) from a URL that is about to be printed.
+func redactURL(s string) string {
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(invalid)"
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "xxxxx"
+	}
+	return u.String()
+}
+
+// QuietHours is a daily span of hours, in the bot's time zone, when
+// broadcasts wait. Start 21 and End 8 mean from 21:00 to 08:00.
+type QuietHours struct {
+	Enabled    bool
+	Start, End int
+}
+
+// ParseQuietHours reads "21-8" (from 21:00 to 08:00) or "off".
+func ParseQuietHours(s string) (QuietHours, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	if s == "off" || s == "none" {
+		return QuietHours{}, nil
+	}
+	from, to, ok := strings.Cut(s, "-")
+	start, err1 := strconv.Atoi(strings.TrimSpace(from))
+	end, err2 := strconv.Atoi(strings.TrimSpace(to))
+	if !ok || err1 != nil || err2 != nil {
+		return QuietHours{}, fmt.Errorf("%q must be hours like 21-8 (from 21:00 to 08:00) or off", s)
+	}
+	q := QuietHours{Enabled: true, Start: start, End: end}
+	return q, q.validate()
+}
+
+func (q QuietHours) validate() error {
+	if !q.Enabled {
+		return nil
+	}
+	if q.Start < 0 || q.Start > 23 || q.End < 0 || q.End > 23 || q.Start == q.End {
+		return fmt.Errorf("%s must be two different hours from 0 to 23, or off", q)
+	}
+	return nil
+}
+
+// Contains reports whether t, read in loc, falls within the quiet hours.
+func (q QuietHours) Contains(t time.Time, loc *time.Location) bool {
+	if !q.Enabled {
+		return false
+	}
+	h := t.In(loc).Hour()
+	if q.Start < q.End {
+		return h >= q.Start && h < q.End
+	}
+	return h >= q.Start || h < q.End
+}
+
+// String writes the quiet hours as QUIET_HOURS takes them.
+func (q QuietHours) String() string {
+	if !q.Enabled {
+		return "off"
+	}
+	return strconv.Itoa(q.Start) + "-" + strconv.Itoa(q.End)
+}

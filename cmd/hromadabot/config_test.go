@@ -1,0 +1,160 @@
+package main_test
+
+import (
+	"bytes"
+	"log/slog"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	main "github.com/hromadabot/hromadabot/cmd/hromadabot"
+)
+
+func getenv(m map[string]string) func(string) string {
+	return func(name string) string { return m[name] }
+}
+
+func TestLoadConfig(t *testing.T) {
+	t.Run("DefaultsOK", func(t *testing.T) {
+		c, err := main.LoadConfig(getenv(nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := main.DefaultConfig()
+		if !reflect.DeepEqual(c, want) {
+			t.Errorf("config from an empty environment:\n%+v\nwant\n%+v", c, want)
+		}
+		if c.DatabasePath != "./hromada.db" || c.RedisURL != "" || c.RedisPrefix != "hromadabot:" || c.DialogTTL != 24*time.Hour ||
+			c.TelegramAPIURL != "https://api.telegram.org" || c.HTTPAddr != ":8080" || c.LogLevel != slog.LevelInfo ||
+			c.Timezone.String() != "Europe/Kyiv" || c.ReminderCron != "0 10 * * 1" || c.DigestCron != "0 18 * * 5" ||
+			c.BroadcastRate != 25 || c.QuietHours.String() != "21-8" {
+			t.Errorf("defaults: %+v", c)
+		}
+	})
+
+	t.Run("AllSetOK", func(t *testing.T) {
+		c, err := main.LoadConfig(getenv(map[string]string{
+			"DATABASE_PATH":           "/data/hromada.db",
+			"REDIS_URL":               "redis://:pw@127.0.0.1:6379/2",
+			"REDIS_PREFIX":            "test:",
+			"DIALOG_TTL":              "2h",
+			"TELEGRAM_TOKEN":          "123456:ABC-def_1",
+			"TELEGRAM_API_URL":        "http://127.0.0.1:8081/",
+			"TELEGRAM_WEBHOOK_URL":    "https://bot.example.org/telegram",
+			"TELEGRAM_WEBHOOK_SECRET": "s3cr3t_-X",
+			"HTTP_ADDR":               "127.0.0.1:9090",
+			"ADMIN_IDS":               " telegram:1, viber:abc ,",
+			"LOG_LEVEL":               "debug",
+			"BOT_TIMEZONE":            "UTC",
+			"REMINDER_CRON":           "30 9 * * 2",
+			"DIGEST_CRON":             "0 17 * * 5",
+			"BROADCAST_RATE":          "10",
+			"QUIET_HOURS":             "off",
+		}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.DatabasePath != "/data/hromada.db" || c.RedisPrefix != "test:" || c.DialogTTL != 2*time.Hour ||
+			c.TelegramAPIURL != "http://127.0.0.1:8081" || c.HTTPAddr != "127.0.0.1:9090" ||
+			!reflect.DeepEqual(c.AdminIDs, []string{"telegram:1", "viber:abc"}) || c.LogLevel != slog.LevelDebug ||
+			c.Timezone.String() != "UTC" || c.BroadcastRate != 10 || c.QuietHours.Enabled {
+			t.Errorf("config: %+v", c)
+		}
+		if !c.IsAdmin("telegram:1") || c.IsAdmin("telegram:2") {
+			t.Error("IsAdmin does not follow ADMIN_IDS")
+		}
+	})
+
+	bad := []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"ErrRedisURL", map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL: must be a URL such as redis://127.0.0.1:6379/0"},
+		{"ErrDialogTTL", map[string]string{"DIALOG_TTL": "a day"}, `DIALOG_TTL: "a day" is not a duration`},
+		{"ErrDialogTTLNegative", map[string]string{"DIALOG_TTL": "-1h"}, "DIALOG_TTL: must be a positive duration"},
+		{"ErrTelegramToken", map[string]string{"TELEGRAM_TOKEN": "not a token"}, "TELEGRAM_TOKEN: must look like 123456:ABC-def"},
+		{"ErrTelegramAPIURL", map[string]string{"TELEGRAM_API_URL": "api.telegram.org"}, "TELEGRAM_API_URL: must be an http(s) URL"},
+		{"ErrTelegramAPIURLScheme", map[string]string{"TELEGRAM_API_URL": "ftp://api.telegram.org"}, "TELEGRAM_API_URL: must be an http(s) URL"},
+		{"ErrWebhookURL", map[string]string{"TELEGRAM_TOKEN": "1:x", "TELEGRAM_WEBHOOK_URL": "bot.example.org", "TELEGRAM_WEBHOOK_SECRET": "s"}, "TELEGRAM_WEBHOOK_URL: must be an http(s) URL"},
+		{"ErrWebhookWithoutToken", map[string]string{"TELEGRAM_WEBHOOK_URL": "https://bot.example.org", "TELEGRAM_WEBHOOK_SECRET": "s"}, "TELEGRAM_WEBHOOK_URL: needs TELEGRAM_TOKEN"},
+		{"ErrWebhookSecretRequired", map[string]string{"TELEGRAM_TOKEN": "1:x", "TELEGRAM_WEBHOOK_URL": "https://bot.example.org"}, "TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL"},
+		{"ErrWebhookSecretChars", map[string]string{"TELEGRAM_TOKEN": "1:x", "TELEGRAM_WEBHOOK_URL": "https://bot.example.org", "TELEGRAM_WEBHOOK_SECRET": "no spaces"}, "TELEGRAM_WEBHOOK_SECRET: must be 1 to 256 characters"},
+		{"ErrWebhookSecretLong", map[string]string{"TELEGRAM_TOKEN": "1:x", "TELEGRAM_WEBHOOK_URL": "https://bot.example.org", "TELEGRAM_WEBHOOK_SECRET": strings.Repeat("a", 257)}, "TELEGRAM_WEBHOOK_SECRET: must be 1 to 256 characters"},
+		{"ErrHTTPAddr", map[string]string{"HTTP_ADDR": "8080"}, "HTTP_ADDR: must be host:port or :port"},
+		{"ErrAdminIDs", map[string]string{"ADMIN_IDS": "telegram:1,12345"}, `ADMIN_IDS: user "12345" must look like platform:id`},
+		{"ErrAdminIDsPlatform", map[string]string{"ADMIN_IDS": "signal:1"}, `ADMIN_IDS: unknown platform "signal"`},
+		{"ErrLogLevel", map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL: "loud" is not one of debug, info, warn, error`},
+		{"ErrTimezone", map[string]string{"BOT_TIMEZONE": "Europe/Kiev2"}, `BOT_TIMEZONE: "Europe/Kiev2" is not a time zone`},
+		{"ErrReminderCron", map[string]string{"REMINDER_CRON": "every monday"}, `REMINDER_CRON: "every monday" is not a cron schedule`},
+		{"ErrDigestCron", map[string]string{"DIGEST_CRON": "0 25 * * 5"}, `DIGEST_CRON: "0 25 * * 5" is not a cron schedule`},
+		{"ErrBroadcastRate", map[string]string{"BROADCAST_RATE": "fast"}, `BROADCAST_RATE: "fast" is not a whole number`},
+		{"ErrBroadcastRateZero", map[string]string{"BROADCAST_RATE": "0"}, "BROADCAST_RATE: must be from 1 to 1000"},
+		{"ErrQuietHours", map[string]string{"QUIET_HOURS": "evening"}, `QUIET_HOURS: "evening" must be hours like 21-8`},
+		{"ErrQuietHoursRange", map[string]string{"QUIET_HOURS": "21-24"}, "QUIET_HOURS: 21-24 must be two different hours from 0 to 23"},
+	}
+	for _, tt := range bad {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := main.LoadConfig(getenv(tt.env))
+			if err == nil {
+				t.Fatalf("no error, want %q", tt.want)
+			}
+			if !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("error %q, want one line starting %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigHidesSecrets(t *testing.T) {
+	c, err := main.LoadConfig(getenv(map[string]string{
+		"TELEGRAM_TOKEN":          "123456:SECRETtoken",
+		"TELEGRAM_WEBHOOK_URL":    "https://bot.example.org/hook?key=SECRETquery",
+		"TELEGRAM_WEBHOOK_SECRET": "SECRETwebhook",
+		"REDIS_URL":               "redis://user:SECRETredis@redis:6379/0",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c)
+	for name, text := range map[string]string{"String": c.String(), "LogValue": logged.String()} {
+		if strings.Contains(text, "SECRET") {
+			t.Errorf("%s shows a secret: %s", name, text)
+		}
+		if !strings.Contains(text, "redis:6379") || !strings.Contains(text, "bot.example.org") {
+			t.Errorf("%s leaves out what is not secret: %s", name, text)
+		}
+	}
+}
+
+func TestQuietHours(t *testing.T) {
+	kyiv, _ := time.LoadLocation("Europe/Kyiv")
+	tests := []struct {
+		name  string
+		spec  string
+		hour  int
+		quiet bool
+	}{
+		{"OvernightLate", "21-8", 22, true},
+		{"OvernightEarly", "21-8", 7, true},
+		{"OvernightEnd", "21-8", 8, false},
+		{"OvernightDay", "21-8", 12, false},
+		{"SameDay", "13-15", 14, true},
+		{"SameDayOutside", "13-15", 15, false},
+		{"Off", "off", 23, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q, err := main.ParseQuietHours(tt.spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := time.Date(2026, 3, 2, tt.hour, 30, 0, 0, kyiv)
+			if got := q.Contains(at, kyiv); got != tt.quiet {
+				t.Errorf("%s at %d:30: quiet = %v, want %v", tt.spec, tt.hour, got, tt.quiet)
+			}
+		})
+	}
+}
