@@ -74,11 +74,15 @@ func (c *Catalog) Language(lang string) string {
 // Render returns the message key in lang with args, or an error when the key
 // is missing in that language or the template does not render.
 func (c *Catalog) Render(lang, key string, args Args) (string, error) {
+	return c.render(lang, key, args, true)
+}
+
+func (c *Catalog) render(lang, key string, args Args, escape bool) (string, error) {
 	lang = c.Language(lang)
 	data := make(map[string]any, len(args))
 	var count any
 	for k, v := range args {
-		data[k] = format(v, lang)
+		data[k] = format(v, lang, escape)
 		if k == "Count" {
 			count = v
 		}
@@ -104,6 +108,17 @@ func (c *Catalog) Render(lang, key string, args Args) (string, error) {
 // the catalogue tests catch) comes out as its key, so a reply is never empty.
 func (c *Catalog) T(lang, key string, args Args) string {
 	msg, err := c.Render(lang, key, args)
+	if err != nil {
+		return key
+	}
+	return msg
+}
+
+// Plain renders the message key in lang for plain text, such as a button
+// label, which is not HTML: its arguments are not escaped. The message
+// itself must not contain markup.
+func (c *Catalog) Plain(lang, key string, args Args) string {
+	msg, err := c.render(lang, key, args, false)
 	if err != nil {
 		return key
 	}
@@ -157,12 +172,16 @@ func Date(t time.Time, lang string) string {
 	return t.Format("02.01.2006")
 }
 
-func format(v any, lang string) any {
+func format(v any, lang string, escape bool) any {
+	esc := html.EscapeString
+	if !escape {
+		esc = func(s string) string { return s }
+	}
 	switch v := v.(type) {
 	case HTML:
 		return string(v)
 	case string:
-		return html.EscapeString(v)
+		return esc(v)
 	case float64:
 		return hromadabot.FormatNumber(v, 1, lang)
 	case int:
@@ -172,8 +191,8 @@ func format(v any, lang string) any {
 	case time.Time:
 		return Date(v, lang)
 	case fmt.Stringer:
-		return html.EscapeString(v.String())
+		return esc(v.String())
 	default:
-		return html.EscapeString(fmt.Sprint(v))
+		return esc(fmt.Sprint(v))
 	}
 }

@@ -291,3 +291,11 @@ func TestError(t *testing.T) {
 		})
 	}
 }
+
+func TestPlain(t *testing.T) {
+	c := mustCatalog(t)
+	got := c.Plain("uk", "button.indicator", locales.Args{"Mark": "✅", "ID": 13, "Title": "Реєстр єПам'ятка <b>"})
+	if want := "✅ 13. Реєстр єПам'ятка <b>"; got != want {
+		t.Errorf("Plain = %q, want %q", got, want)
+	}
+}
