@@ -1,0 +1,126 @@
+package sqlite
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/hromadabot/hromadabot"
+)
+
+const (
+	sqlSelectReportStats = `
+SELECT COUNT(*), COUNT(DISTINCT community_id) FROM reports
+WHERE created_at >= ? AND retracted_at IS NULL`
+
+	// The subquery walks the (reporter_id, created_at) index from the newest
+	// end and stops at the first report not retracted.
+	sqlSelectCDTOs = `
+SELECT u.id, u.platform, u.platform_id, u.language, u.blocked, u.community_id, c.name,
+       (SELECT r.created_at FROM reports r
+        WHERE r.reporter_id = u.id AND r.retracted_at IS NULL
+        ORDER BY r.created_at DESC, r.id DESC LIMIT 1) AS last_report
+FROM users u JOIN communities c ON c.id = u.community_id
+WHERE u.role = 'cdto'`
+
+	sqlSelectAudit = `
+SELECT id, at, actor, action, entity, entity_id, old_value, new_value
+FROM audit ORDER BY id DESC LIMIT ?`
+)
+
+// Stats is an overview for admins and for the weekly reminders.
+type Stats struct {
+	// Reports counts reports (not retracted) made since the given time.
+	Reports int
+	// CommunitiesReported counts the communities those reports are about.
+	CommunitiesReported int
+	// SilentCDTOs are the CDTOs without a report of their own since then,
+	// in Ukrainian alphabetical order of community.
+	SilentCDTOs []SilentCDTO
+}
+
+// SilentCDTO is a CDTO who has not reported since a given time.
+type SilentCDTO struct {
+	UserID int64
+	// Ref is the user's "platform:id".
+	Ref         string
+	CommunityID int64
+	// Name is the community's name.
+	Name string
+	// LastReport is the time of the CDTO's latest report, nil if none ever.
+	LastReport *time.Time
+	// Language is the CDTO's language, for the reminder.
+	Language string
+	// Blocked is set when the CDTO has blocked the bot and cannot be reminded.
+	Blocked bool
+}
+
+// Stats counts the reports since the given time and lists the CDTOs who
+// have not reported since then.
+func (db *DB) Stats(ctx context.Context, since time.Time) (*Stats, error) {
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+
+	var st Stats
+	if err := tx.QueryRowContext(ctx, sqlSelectReportStats, formatTime(since)).Scan(&st.Reports, &st.CommunitiesReported); err != nil {
+		return nil, fmt.Errorf("count reports: %w", err)
+	}
+
+	rows, err := tx.QueryContext(ctx, sqlSelectCDTOs)
+	if err != nil {
+		return nil, fmt.Errorf("select cdtos: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var s SilentCDTO
+		var platform, platformID string
+		var last sql.NullString
+		if err := rows.Scan(&s.UserID, &platform, &platformID, &s.Language, &s.Blocked, &s.CommunityID, &s.Name, &last); err != nil {
+			return nil, fmt.Errorf("scan cdto: %w", err)
+		}
+		s.Ref = platform + ":" + platformID
+		if last.Valid {
+			t, err := parseTime(last.String)
+			if err != nil {
+				return nil, err
+			}
+			if !t.Before(since) {
+				continue
+			}
+			s.LastReport = &t
+		}
+		st.SilentCDTOs = append(st.SilentCDTOs, s)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("select cdtos: %w", err)
+	}
+	slices.SortFunc(st.SilentCDTOs, func(a, b SilentCDTO) int {
+		if c := hromadabot.CompareUkrainian(a.Name, b.Name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.UserID, b.UserID)
+	})
+	return &st, nil
+}
+
+// defaultAuditLimit is how many audit rows AuditLog returns without a limit.
+const defaultAuditLimit = 100
+
+// AuditLog returns the latest limit audit entries (100 when limit <= 0),
+// newest first.
+func (db *DB) AuditLog(ctx context.Context, limit int) ([]hromadabot.AuditEntry, error) {
+	if limit <= 0 {
+		limit = defaultAuditLimit
+	}
+	var es []hromadabot.AuditEntry
+	if err := db.read.SelectContext(ctx, &es, sqlSelectAudit, limit); err != nil {
+		return nil, fmt.Errorf("select audit: %w", err)
+	}
+	return es, nil
+}

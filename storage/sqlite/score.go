@@ -1,0 +1,125 @@
+package sqlite
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/hromadabot/hromadabot"
+)
+
+const (
+	sqlSelectRankingCommunities = `SELECT id, name, oblast FROM communities`
+	sqlSelectAllCurrentValues   = `SELECT community_id, indicator_id, value FROM current_values`
+)
+
+// validateYear rejects years no plan can be about.
+func validateYear(year int) error {
+	if year < 2000 || year > 2100 {
+		return hromadabot.FieldErrorf("year", "year_invalid", "year %d is out of range", year)
+	}
+	return nil
+}
+
+// Score computes the community's digital index and plan fulfilment for the
+// year from its own plan and current values; ENOTFOUND for an unknown
+// community.
+func (db *DB) Score(ctx context.Context, communityID int64, year int) (*hromadabot.Score, error) {
+	if err := validateYear(year); err != nil {
+		return nil, err
+	}
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+
+	plan, err := communityPlan(ctx, tx, communityID)
+	if err != nil {
+		return nil, FormatError(err)
+	}
+	latest, err := latestValues(ctx, tx, communityID)
+	if err != nil {
+		return nil, err
+	}
+	s := hromadabot.ComputeScore(plan, latest, year)
+	return &s, nil
+}
+
+// Ranking scores every community for the year and ranks them with
+// hromadabot.Rank. It reads the communities, the current values and the own
+// targets in one snapshot, three queries in all, whatever the number of
+// communities.
+func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error) {
+	if err := validateYear(year); err != nil {
+		return nil, err
+	}
+	tx, err := db.beginRead(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+
+	var cs []struct {
+		ID     int64  `db:"id"`
+		Name   string `db:"name"`
+		Oblast string `db:"oblast"`
+	}
+	if err := tx.SelectContext(ctx, &cs, sqlSelectRankingCommunities); err != nil {
+		return nil, fmt.Errorf("select communities: %w", err)
+	}
+	values, err := allCurrentValues(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	var targets []targetRow
+	if err := tx.SelectContext(ctx, &targets, sqlSelectAllCommunityTargets); err != nil {
+		return nil, fmt.Errorf("select community targets: %w", err)
+	}
+	byCommunity := make(map[int64][]targetRow)
+	for _, t := range targets {
+		byCommunity[t.CommunityID] = append(byCommunity[t.CommunityID], t)
+	}
+
+	entries := make([]hromadabot.RankEntry, len(cs))
+	for i, c := range cs {
+		plan := &db.plan
+		if rows := byCommunity[c.ID]; len(rows) > 0 {
+			own := db.plan.WithTargets(groupTargets(rows))
+			plan = &own
+		}
+		s := hromadabot.ComputeScore(plan, values[c.ID], year)
+		entries[i] = hromadabot.RankEntry{
+			CommunityID: c.ID, Name: c.Name, Oblast: c.Oblast,
+			Index: s.Index, PlanFulfillment: s.PlanFulfillment,
+		}
+	}
+	return hromadabot.Rank(entries), nil
+}
+
+// allCurrentValues returns every community's current values.
+func allCurrentValues(ctx context.Context, tx *txn) (map[int64]map[int]float64, error) {
+	rows, err := tx.QueryContext(ctx, sqlSelectAllCurrentValues)
+	if err != nil {
+		return nil, fmt.Errorf("select current values: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[int64]map[int]float64)
+	for rows.Next() {
+		var cid int64
+		var iid int
+		var v float64
+		if err := rows.Scan(&cid, &iid, &v); err != nil {
+			return nil, fmt.Errorf("scan current value: %w", err)
+		}
+		m := out[cid]
+		if m == nil {
+			m = make(map[int]float64, len(tx.db.plan.Indicators))
+			out[cid] = m
+		}
+		m[iid] = v
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("select current values: %w", err)
+	}
+	return out, nil
+}

@@ -1,0 +1,240 @@
+package sqlite_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/storage/sqlite"
+)
+
+func TestEnsureUser(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("OKFirstContact", func(t *testing.T) {
+		db, clock := MustOpenDB(t)
+		u, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, "12345", "en-US")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.ID == 0 || u.Role != hromadabot.RoleResident || u.Language != hromadabot.LangEN || u.CommunityID != 0 ||
+			u.Subscribed || u.Blocked || !u.CreatedAt.Equal(clock.Now()) || !u.LastSeenAt.Equal(clock.Now()) {
+			t.Fatalf("user = %+v", u)
+		}
+		e := LastAudit(t, db)
+		if e.Action != "user.create" || e.Actor != "telegram:12345" || e.NewValue != "language=en role=resident community=0 subscribed=false blocked=false" {
+			t.Fatalf("audit = %+v", e)
+		}
+	})
+
+	t.Run("OKLaterContact", func(t *testing.T) {
+		db, clock := MustOpenDB(t)
+		first, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, "12345", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.Language != hromadabot.LangUK {
+			t.Fatalf("language = %q, want uk by default", first.Language)
+		}
+		audits := AuditCount(t, db)
+		clock.Add(time.Hour)
+		again, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, "12345", "en")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.ID != first.ID || again.Language != hromadabot.LangUK || !again.CreatedAt.Equal(first.CreatedAt) || !again.LastSeenAt.Equal(clock.Now()) {
+			t.Fatalf("again = %+v, first = %+v", again, first)
+		}
+		if AuditCount(t, db) != audits {
+			t.Fatal("a later contact wrote an audit row")
+		}
+	})
+
+	t.Run("OKConcurrentFirstContact", func(t *testing.T) {
+		db, _ := MustOpenDB(t)
+		ids := make([]int64, 10)
+		RunConcurrently(t, len(ids), func(i int) error {
+			u, err := db.EnsureUser(ctx, hromadabot.PlatformViber, "abc==", "uk")
+			if err == nil {
+				ids[i] = u.ID
+			}
+			return err
+		})
+		AssertSameIDs(t, ids)
+		us, _ := db.Users(ctx, sqlite.UserFilter{})
+		if len(us) != 1 {
+			t.Fatalf("%d users, want 1", len(us))
+		}
+	})
+
+	for _, tc := range []struct{ name, platform, id string }{
+		{"ErrUnknownPlatform", "icq", "1"},
+		{"ErrEmptyID", hromadabot.PlatformTelegram, ""},
+		{"ErrTelegramIDNotNumber", hromadabot.PlatformTelegram, "abc"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, _ := MustOpenDB(t)
+			_, err := db.EnsureUser(ctx, tc.platform, tc.id, "uk")
+			AssertError(t, err, hromadabot.EINVALID, "user_ref_invalid")
+			if us, _ := db.Users(ctx, sqlite.UserFilter{}); len(us) != 0 {
+				t.Fatal("a bad user was stored")
+			}
+		})
+	}
+}
+
+func TestUser(t *testing.T) {
+	ctx := context.Background()
+	db, _ := MustOpenDB(t)
+	u := MustEnsureUser(t, db, "7")
+
+	t.Run("OKByID", func(t *testing.T) {
+		got, err := db.User(ctx, u.ID)
+		if err != nil || got.Ref() != "telegram:7" {
+			t.Fatalf("User = %+v, %v", got, err)
+		}
+	})
+	t.Run("OKByPlatform", func(t *testing.T) {
+		got, err := db.UserByPlatform(ctx, hromadabot.PlatformTelegram, "7")
+		if err != nil || got.ID != u.ID {
+			t.Fatalf("UserByPlatform = %+v, %v", got, err)
+		}
+	})
+	t.Run("ErrNotFoundByID", func(t *testing.T) {
+		_, err := db.User(ctx, u.ID+1)
+		AssertError(t, err, hromadabot.ENOTFOUND, "user_not_found")
+	})
+	t.Run("ErrNotFoundByPlatform", func(t *testing.T) {
+		_, err := db.UserByPlatform(ctx, hromadabot.PlatformViber, "7")
+		AssertError(t, err, hromadabot.ENOTFOUND, "user_not_found")
+	})
+}
+
+func TestUpdateUser(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("OK", func(t *testing.T) {
+		db, clock := MustOpenDB(t)
+		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
+		u := MustEnsureUser(t, db, "7")
+		clock.Add(time.Minute)
+		u.Role, u.CommunityID, u.Subscribed, u.Language = hromadabot.RoleCDTO, c.ID, true, hromadabot.LangEN
+		u.CreatedAt = time.Time{} // not stored by UpdateUser
+		if err := db.UpdateUser(ctx, u, "cli"); err != nil {
+			t.Fatal(err)
+		}
+		if u.CreatedAt.IsZero() {
+			t.Fatal("u was not refreshed from the database")
+		}
+		got, _ := db.User(ctx, u.ID)
+		if got.Role != hromadabot.RoleCDTO || got.CommunityID != c.ID || !got.Subscribed || got.Blocked || got.Language != hromadabot.LangEN {
+			t.Fatalf("stored %+v", got)
+		}
+		e := LastAudit(t, db)
+		if e.Action != "user.update" || e.Actor != "cli" || e.EntityID != itoa(u.ID) ||
+			e.OldValue != "language=uk role=resident community=0 subscribed=false" ||
+			e.NewValue != "language=en role=cdto community="+itoa(c.ID)+" subscribed=true" {
+			t.Fatalf("audit = %+v", e)
+		}
+
+		audits := AuditCount(t, db)
+		if err := db.UpdateUser(ctx, got, "cli"); err != nil {
+			t.Fatal(err)
+		}
+		if AuditCount(t, db) != audits {
+			t.Fatal("an update that changed nothing wrote an audit row")
+		}
+
+		got.Blocked, got.Role, got.CommunityID = true, hromadabot.RoleResident, 0
+		if err := db.UpdateUser(ctx, got, "telegram:7"); err != nil {
+			t.Fatal(err)
+		}
+		if e := LastAudit(t, db); e.OldValue != "role=cdto community="+itoa(c.ID)+" blocked=false" || e.NewValue != "role=resident community=0 blocked=true" {
+			t.Fatalf("audit = %+v", e)
+		}
+	})
+
+	for _, tc := range []struct {
+		name, code, reason string
+		change             func(u *hromadabot.User)
+	}{
+		{"ErrUnknownUser", hromadabot.ENOTFOUND, "user_not_found", func(u *hromadabot.User) { u.ID += 100 }},
+		{"ErrLanguage", hromadabot.EINVALID, "language_invalid", func(u *hromadabot.User) { u.Language = "ru" }},
+		{"ErrRole", hromadabot.EINVALID, "role_invalid", func(u *hromadabot.User) { u.Role = "admin" }},
+		{"ErrCDTOWithoutCommunity", hromadabot.EINVALID, "cdto_community_required", func(u *hromadabot.User) { u.Role = hromadabot.RoleCDTO }},
+		{"ErrUnknownCommunity", hromadabot.ENOTFOUND, "community_not_found", func(u *hromadabot.User) { u.CommunityID = 999 }},
+		{"ErrActorRequired", hromadabot.EINVALID, "actor_required", func(u *hromadabot.User) { u.Subscribed = true }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, _ := MustOpenDB(t)
+			u := MustEnsureUser(t, db, "7")
+			before := *u
+			audits := AuditCount(t, db)
+			tc.change(u)
+			actor := "cli"
+			if tc.reason == "actor_required" {
+				actor = ""
+			}
+			AssertError(t, db.UpdateUser(ctx, u, actor), tc.code, tc.reason)
+			got, _ := db.User(ctx, before.ID)
+			if *got != before {
+				t.Fatalf("a failed update changed the user: %+v, was %+v", got, before)
+			}
+			if AuditCount(t, db) != audits {
+				t.Fatal("a failed update wrote an audit row")
+			}
+		})
+	}
+}
+
+func TestUsers(t *testing.T) {
+	ctx := context.Background()
+	db, _ := MustOpenDB(t)
+	a := MustCreateCommunity(t, db, "Бучанська", "Київська")
+	b := MustCreateCommunity(t, db, "Ірпінська", "Київська")
+	cdto := MustEnsureUser(t, db, "1")
+	MustMakeCDTO(t, db, cdto, a.ID)
+	sub := MustEnsureUser(t, db, "2")
+	sub.CommunityID, sub.Subscribed = a.ID, true
+	if err := db.UpdateUser(ctx, sub, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	blocked := MustEnsureUser(t, db, "3")
+	blocked.CommunityID, blocked.Subscribed, blocked.Blocked = b.ID, true, true
+	if err := db.UpdateUser(ctx, blocked, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	MustEnsureUser(t, db, "4")
+
+	for _, tc := range []struct {
+		name string
+		f    sqlite.UserFilter
+		want []int64
+	}{
+		{"OKAll", sqlite.UserFilter{}, []int64{cdto.ID, sub.ID, blocked.ID, cdto.ID + 3}},
+		{"OKByCommunity", sqlite.UserFilter{CommunityID: a.ID}, []int64{cdto.ID, sub.ID}},
+		{"OKByRole", sqlite.UserFilter{Role: hromadabot.RoleCDTO}, []int64{cdto.ID}},
+		{"OKSubscribed", sqlite.UserFilter{Subscribed: true}, []int64{sub.ID, blocked.ID}},
+		{"OKSubscribedNotBlocked", sqlite.UserFilter{Subscribed: true, NotBlocked: true}, []int64{sub.ID}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			us, err := db.Users(ctx, tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int64
+			for _, u := range us {
+				got = append(got, u.ID)
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("ids = %v, want %v", got, tc.want)
+			}
+			for i := range got {
+				if got[i] != tc.want[i] {
+					t.Fatalf("ids = %v, want %v", got, tc.want)
+				}
+			}
+		})
+	}
+}
