@@ -43,20 +43,7 @@ func (t *turn) cmdReport(arg string) error {
 	if arg == "" {
 		return t.picker(0, false, "")
 	}
-	plan, err := t.e.store.Plan(t.ctx, t.st.Draft.Community)
-	if err != nil {
-		return fmt.Errorf("plan: %w", err)
-	}
-	n, err := strconv.Atoi(strings.TrimPrefix(arg, "№"))
-	ind, ok := plan.Indicator(n)
-	if err != nil || !ok {
-		return t.picker(0, false, t.noIndicator(arg, plan))
-	}
-	return t.chooseIndicator(ind)
-}
-
-func (t *turn) noIndicator(arg string, plan *hromadabot.Plan) string {
-	return t.tr("report.no_indicator", locales.Args{"N": clip(arg, 20), "Max": len(plan.Indicators)})
+	return t.pickByNumber(arg)
 }
 
 // pressReport starts a report from a menu: N is the indicator, or 0 to pick.
@@ -69,15 +56,41 @@ func (t *turn) pressReport(p payload) error {
 		t.st.Draft = newDraft(p.C)
 		return t.picker(0, false, "")
 	}
-	plan, err := t.e.store.Plan(t.ctx, p.C)
+	ind, err := t.indicatorOf(p.C, p.N)
+	if err != nil {
+		return err
+	}
+	t.st.Draft = newDraft(p.C)
+	return t.chooseIndicator(ind)
+}
+
+// indicatorOf returns indicator n of the community's plan for a pressed
+// button; a button naming an indicator not in the plan is stale.
+func (t *turn) indicatorOf(communityID int64, n int) (*hromadabot.Indicator, error) {
+	plan, err := t.e.store.Plan(t.ctx, communityID)
+	if err != nil {
+		return nil, fmt.Errorf("plan: %w", err)
+	}
+	ind, ok := plan.Indicator(n)
+	if !ok {
+		return nil, errStale
+	}
+	return ind, nil
+}
+
+// pickByNumber goes to the indicator whose number was typed, or back to
+// the picker saying there is no such indicator.
+func (t *turn) pickByNumber(arg string) error {
+	plan, err := t.e.store.Plan(t.ctx, t.st.Draft.Community)
 	if err != nil {
 		return fmt.Errorf("plan: %w", err)
 	}
-	ind, ok := plan.Indicator(p.N)
-	if !ok {
-		return errStale
+	arg = strings.TrimSpace(arg)
+	n, err := strconv.Atoi(strings.TrimPrefix(arg, "№"))
+	ind, ok := plan.Indicator(n)
+	if err != nil || !ok {
+		return t.picker(0, false, t.tr("report.no_indicator", locales.Args{"N": clip(arg, 20), "Max": len(plan.Indicators)}))
 	}
-	t.st.Draft = newDraft(p.C)
 	return t.chooseIndicator(ind)
 }
 
@@ -113,31 +126,15 @@ func (t *turn) cancelRow() []bot.Button {
 func (t *turn) pressPage(p payload) error { return t.picker(p.N, true, "") }
 
 func (t *turn) pressPick(p payload) error {
-	plan, err := t.e.store.Plan(t.ctx, p.C)
+	ind, err := t.indicatorOf(p.C, p.N)
 	if err != nil {
-		return fmt.Errorf("plan: %w", err)
-	}
-	ind, ok := plan.Indicator(p.N)
-	if !ok {
-		return errStale
+		return err
 	}
 	return t.chooseIndicator(ind)
 }
 
 // typePick takes a typed indicator number.
-func (t *turn) typePick() error {
-	plan, err := t.e.store.Plan(t.ctx, t.st.Draft.Community)
-	if err != nil {
-		return fmt.Errorf("plan: %w", err)
-	}
-	arg := strings.TrimSpace(t.ev.Text)
-	n, err := strconv.Atoi(strings.TrimPrefix(arg, "№"))
-	ind, ok := plan.Indicator(n)
-	if err != nil || !ok {
-		return t.picker(0, false, t.noIndicator(arg, plan))
-	}
-	return t.chooseIndicator(ind)
-}
+func (t *turn) typePick() error { return t.pickByNumber(t.ev.Text) }
 
 func (t *turn) chooseIndicator(ind *hromadabot.Indicator) error {
 	d := t.st.Draft

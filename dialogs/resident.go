@@ -67,9 +67,12 @@ func (t *turn) pressMenu(payload) error {
 func (t *turn) mainMenu(prefix string) {
 	text := t.tr("menu.title_none", nil)
 	if t.user.CommunityID > 0 {
+		// The menu is worth showing even when its title cannot be had.
 		c, err := t.e.store.Community(t.ctx, t.user.CommunityID)
 		if err == nil {
 			text = t.tr("menu.title", locales.Args{"Name": c.Label()})
+		} else {
+			t.e.log.WarnContext(t.ctx, "menu community", "community", t.user.CommunityID, "err", err)
 		}
 	}
 	if prefix != "" {
@@ -202,31 +205,12 @@ func (t *turn) typeCommunity() error {
 	return t.chooseByName(t.ev.Text)
 }
 
-// chooseByName sets the community a typed name finds, or offers the
-// candidates when several match.
+// chooseByName makes the community a typed name finds the person's own.
 func (t *turn) chooseByName(q string) error {
-	q = clip(q, queryLength)
-	c, list, err := t.find(q)
-	switch {
-	case err != nil:
-		return err
-	case c != nil:
-		return t.setCommunity(c)
-	case len(list) > 0:
-		t.say(t.tr("community.choose", nil), t.communityRows(list, actChoose)...)
-	default:
-		t.say(t.tr("community.not_found", locales.Args{"Query": q}), t.menuRow())
-	}
-	return nil
+	return t.byName(q, "community.choose", actChoose, t.setCommunity)
 }
 
-func (t *turn) pressChoose(p payload) error {
-	c, err := t.e.store.Community(t.ctx, p.C)
-	if err != nil {
-		return fmt.Errorf("load community: %w", err)
-	}
-	return t.setCommunity(c)
-}
+func (t *turn) pressChoose(p payload) error { return t.onCommunity(p.C, t.setCommunity) }
 
 func (t *turn) setCommunity(c *hromadabot.Community) error {
 	if t.isCDTO() && c.ID != t.user.CommunityID {
@@ -315,45 +299,55 @@ func (t *turn) typeSearch() error {
 	return t.showByName(q)
 }
 
-// showByName shows the card of the community a name finds, or offers the
-// candidates.
+// showByName shows the card of the community a typed name finds.
 func (t *turn) showByName(q string) error {
+	return t.byName(q, "search.choose", actScore, t.scoreCard)
+}
+
+// byName runs do on the one community a typed name finds; when several
+// match it offers them as buttons of act after the message chooseKey, and
+// when none does it says so.
+func (t *turn) byName(q, chooseKey, act string, do func(*hromadabot.Community) error) error {
 	c, list, err := t.find(q)
 	switch {
 	case err != nil:
 		return err
 	case c != nil:
-		return t.scoreCard(c)
+		return do(c)
 	case len(list) > 0:
-		t.say(t.tr("search.choose", nil), t.communityRows(list, actScore)...)
+		t.say(t.tr(chooseKey, nil), t.communityRows(list, act)...)
 	default:
 		t.say(t.tr("community.not_found", locales.Args{"Query": q}), t.menuRow())
 	}
 	return nil
 }
 
-func (t *turn) cmdScore(arg string) error {
-	if arg != "" {
-		return t.showByName(clip(arg, queryLength))
+// withCommunity runs do on the community a command names (see byName), or,
+// without a name, on the person's own community, asking for it first when
+// there is none.
+func (t *turn) withCommunity(arg, act string, do func(*hromadabot.Community) error) error {
+	if q := clip(arg, queryLength); q != "" {
+		return t.byName(q, "search.choose", act, do)
 	}
 	if t.user.CommunityID == 0 {
 		t.askCommunity(t.tr("community.none", nil))
 		return nil
 	}
-	c, err := t.e.store.Community(t.ctx, t.user.CommunityID)
-	if err != nil {
-		return fmt.Errorf("load community: %w", err)
-	}
-	return t.scoreCard(c)
+	return t.onCommunity(t.user.CommunityID, do)
 }
 
-func (t *turn) pressScore(p payload) error {
-	c, err := t.e.store.Community(t.ctx, p.C)
+// onCommunity runs do on the community with the id.
+func (t *turn) onCommunity(id int64, do func(*hromadabot.Community) error) error {
+	c, err := t.e.store.Community(t.ctx, id)
 	if err != nil {
 		return fmt.Errorf("load community: %w", err)
 	}
-	return t.scoreCard(c)
+	return do(c)
 }
+
+func (t *turn) cmdScore(arg string) error { return t.withCommunity(arg, actScore, t.scoreCard) }
+
+func (t *turn) pressScore(p payload) error { return t.onCommunity(p.C, t.scoreCard) }
 
 // scoreCard says the community's index, rank, plan fulfilment and how many
 // indicators stand in each status.
@@ -466,45 +460,15 @@ func (t *turn) rankLine(e hromadabot.RankEntry) string {
 // Indicators.
 
 func (t *turn) cmdIndicators(arg string) error {
-	if arg != "" {
-		c, list, err := t.find(clip(arg, queryLength))
-		switch {
-		case err != nil:
-			return err
-		case c != nil:
-			return t.indicators(c, 0, false)
-		case len(list) > 0:
-			t.say(t.tr("search.choose", nil), t.communityRows(list, actScore)...)
-		default:
-			t.say(t.tr("community.not_found", locales.Args{"Query": clip(arg, queryLength)}), t.menuRow())
-		}
-		return nil
-	}
-	if t.user.CommunityID == 0 {
-		t.askCommunity(t.tr("community.none", nil))
-		return nil
-	}
-	c, err := t.e.store.Community(t.ctx, t.user.CommunityID)
-	if err != nil {
-		return fmt.Errorf("load community: %w", err)
-	}
-	return t.indicators(c, 0, false)
+	return t.withCommunity(arg, actIndicators, t.firstIndicators)
 }
 
-func (t *turn) pressIndicators(p payload) error {
-	c, err := t.e.store.Community(t.ctx, p.C)
-	if err != nil {
-		return fmt.Errorf("load community: %w", err)
-	}
-	return t.indicators(c, 0, false)
-}
+func (t *turn) pressIndicators(p payload) error { return t.onCommunity(p.C, t.firstIndicators) }
+
+func (t *turn) firstIndicators(c *hromadabot.Community) error { return t.indicators(c, 0, false) }
 
 func (t *turn) pressIndicatorPage(p payload) error {
-	c, err := t.e.store.Community(t.ctx, p.C)
-	if err != nil {
-		return fmt.Errorf("load community: %w", err)
-	}
-	return t.indicators(c, p.N, true)
+	return t.onCommunity(p.C, func(c *hromadabot.Community) error { return t.indicators(c, p.N, true) })
 }
 
 // indicators lists the community's indicators with their status marks and
@@ -634,40 +598,9 @@ func (t *turn) reportLine(ind *hromadabot.Indicator, r hromadabot.Report) string
 
 // Subscriptions.
 
-func (t *turn) cmdSubscribe(arg string) error {
-	if arg != "" {
-		q := clip(arg, queryLength)
-		c, list, err := t.find(q)
-		switch {
-		case err != nil:
-			return err
-		case c != nil:
-			return t.subscribe(c)
-		case len(list) > 0:
-			t.say(t.tr("search.choose", nil), t.communityRows(list, actSubscribe)...)
-		default:
-			t.say(t.tr("community.not_found", locales.Args{"Query": q}), t.menuRow())
-		}
-		return nil
-	}
-	if t.user.CommunityID == 0 {
-		t.askCommunity(t.tr("community.none", nil))
-		return nil
-	}
-	c, err := t.e.store.Community(t.ctx, t.user.CommunityID)
-	if err != nil {
-		return fmt.Errorf("load community: %w", err)
-	}
-	return t.subscribe(c)
-}
+func (t *turn) cmdSubscribe(arg string) error { return t.withCommunity(arg, actSubscribe, t.subscribe) }
 
-func (t *turn) pressSubscribe(p payload) error {
-	c, err := t.e.store.Community(t.ctx, p.C)
-	if err != nil {
-		return fmt.Errorf("load community: %w", err)
-	}
-	return t.subscribe(c)
-}
+func (t *turn) pressSubscribe(p payload) error { return t.onCommunity(p.C, t.subscribe) }
 
 // subscribe makes c the person's community and turns the digest on.
 func (t *turn) subscribe(c *hromadabot.Community) error {
