@@ -106,10 +106,7 @@ func TestAdmin(t *testing.T) {
 			w.makeCDTO(cdtoID, "Бучанська")
 			w.makeCDTO("101", "Ірпінська")
 			d := w.chat(t, "101")
-			d.send("/report 2")
-			d.send("50")
-			d.press("Пропустити")
-			d.press("💾 Зберегти")
+			d.report(2, "50")
 			a.send("/stats")
 			a.expect("📈 <b>За останні 7 днів</b>", "Звітів: 2", "Громад, що звітували: 1",
 				"CDTO без звітів понад 7 днів: 1", "telegram:100 — Бучанська, останній звіт: ще не було")

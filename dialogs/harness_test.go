@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -414,6 +415,17 @@ func (c *chat) pressPayload(p string) []bot.Reply {
 	ev.Payload = p
 	ev.MenuID = "menu-1"
 	return c.handle(ev)
+}
+
+// report goes through a whole report without evidence: /report N, the
+// value, Skip and Save.
+func (c *chat) report(indicator int, value string) {
+	c.t.Helper()
+	c.send("/report " + strconv.Itoa(indicator))
+	c.send(value)
+	c.press("Пропустити")
+	c.press("💾 Зберегти")
+	c.expect("✅ Звіт збережено")
 }
 
 // labels lists the button labels of the menu on screen.

@@ -419,11 +419,7 @@ func TestOneChatRacing(t *testing.T) {
 				}()
 			}
 			wg.Wait()
-			c.send("/report 3")
-			c.send("50")
-			c.press("Пропустити")
-			c.press("💾 Зберегти")
-			c.expect("✅ Звіт збережено: 3.")
+			c.report(3, "50")
 		})
 	})
 }
@@ -455,10 +451,7 @@ func TestUndo(t *testing.T) {
 		c.expect("Немає вашого звіту за останню добу")
 
 		before := w.index("Бучанська")
-		c.send("/report 1")
-		c.send("50")
-		c.press("Пропустити")
-		c.press("💾 Зберегти")
+		c.report(1, "50")
 		after := w.index("Бучанська")
 		c.send("/undo")
 		c.expect("↩️ Звіт скасовано: 1. Аналіз даних громади — 50%.",
@@ -470,10 +463,7 @@ func TestUndo(t *testing.T) {
 		c.expect("Немає вашого звіту за останню добу")
 
 		t.Run("ErrWindowPassed", func(t *testing.T) {
-			c.send("/report 1")
-			c.send("60")
-			c.press("Пропустити")
-			c.press("💾 Зберегти")
+			c.report(1, "60")
 			w.clock.Advance(hromadabot.UndoWindow + time.Minute)
 			c.send("/undo")
 			c.expect("Немає вашого звіту за останню добу")
@@ -496,12 +486,8 @@ func TestMyReports(t *testing.T) {
 		c := w.chat(t, cdtoID)
 		c.send("/myreports")
 		c.expect("Ви ще не надсилали звітів.")
-		for _, step := range []struct{ ind, value string }{{"1", "10"}, {"11", "так"}} {
-			c.send("/report " + step.ind)
-			c.send(step.value)
-			c.press("Пропустити")
-			c.press("💾 Зберегти")
-		}
+		c.report(1, "10")
+		c.report(11, "так")
 		c.press("🏠 Меню")
 		c.press("🗂 Мої звіти")
 		c.expect("🗂 <b>Ваші останні звіти</b>", "23.11.2026 · 11. Метадані в геопорталі — так", "23.11.2026 · 1. Аналіз даних громади — 10%")
