@@ -272,6 +272,7 @@ func TestImportReports(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			c := reported(t)
 			args := []string{"import"}
 			if tt.file != "" {

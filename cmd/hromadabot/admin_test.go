@@ -154,6 +154,7 @@ func TestReport(t *testing.T) {
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			c := reported(t)
 			c.unchanged(func() {
 				stdout, stderr, code := c.run(append([]string{"report"}, tt.args...)...)
@@ -179,6 +180,7 @@ func TestCommunityAddErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			c := newCLI(t)
 			c.unchanged(func() {
 				_, stderr, code := c.run(append([]string{"community", "add"}, tt.args...)...)

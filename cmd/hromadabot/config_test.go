@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"log/slog"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -156,5 +157,46 @@ func TestQuietHours(t *testing.T) {
 				t.Errorf("%s at %d:30: quiet = %v, want %v", tt.spec, tt.hour, got, tt.quiet)
 			}
 		})
+	}
+}
+
+// TestEnvExample keeps .env.example complete: it names every variable the
+// configuration reads, and its values are the defaults.
+func TestEnvExample(t *testing.T) {
+	data, err := os.ReadFile("../../.env.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	example := map[string]string{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		if !ok {
+			t.Fatalf(".env.example: %q is not NAME=value", line)
+		}
+		example[name] = value
+	}
+	read := map[string]bool{}
+	c, err := main.LoadConfig(func(name string) string {
+		read[name] = true
+		return example[name]
+	})
+	if err != nil {
+		t.Fatalf(".env.example does not load: %v", err)
+	}
+	if !reflect.DeepEqual(c, main.DefaultConfig()) {
+		t.Errorf(".env.example differs from the defaults:\n%+v\nwant\n%+v", c, main.DefaultConfig())
+	}
+	for name := range read {
+		if _, ok := example[name]; !ok {
+			t.Errorf(".env.example lacks %s", name)
+		}
+	}
+	for name := range example {
+		if !read[name] {
+			t.Errorf(".env.example lists %s, which the configuration does not read", name)
+		}
 	}
 }
