@@ -41,6 +41,21 @@ func openDB(ctx context.Context, path string) (*sqlite.DB, error) {
 	return db, nil
 }
 
+// openCommunity opens the database and resolves --community, for the
+// commands about one community; the caller closes the database.
+func openCommunity(ctx context.Context, path, ref string) (*sqlite.DB, *hromadabot.Community, error) {
+	db, err := openDB(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := findCommunity(ctx, db, ref)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, c, nil
+}
+
 // findCommunity resolves --community: an id, a KATOTTG code or a name.
 func findCommunity(ctx context.Context, db *sqlite.DB, ref string) (*hromadabot.Community, error) {
 	c, err := db.FindCommunity(ctx, ref)

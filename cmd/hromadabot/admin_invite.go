@@ -20,16 +20,11 @@ func cmdInvite(ctx context.Context, e *env, args []string) error {
 	if err := required(fs, "community"); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, *dbPath)
+	db, c, err := openCommunity(ctx, *dbPath, *ref)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-
-	c, err := findCommunity(ctx, db, *ref)
-	if err != nil {
-		return err
-	}
 	code, err := db.CreateInvite(ctx, c.ID, actorCLI)
 	if err != nil {
 		return fmt.Errorf("create invite: %w", err)

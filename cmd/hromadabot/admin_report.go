@@ -25,16 +25,11 @@ func cmdReport(ctx context.Context, e *env, args []string) error {
 	if err := required(fs, "community", "indicator", "value"); err != nil {
 		return err
 	}
-	db, err := openDB(ctx, *dbPath)
+	db, c, err := openCommunity(ctx, *dbPath, *ref)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-
-	c, err := findCommunity(ctx, db, *ref)
-	if err != nil {
-		return err
-	}
 	plan, err := db.Plan(ctx, c.ID)
 	if err != nil {
 		return fmt.Errorf("plan of %s: %w", c.Label(), err)

@@ -165,7 +165,11 @@ func help(ctx context.Context, e *env, args []string) int {
 	}
 	// A command parsing its flags with parseFlags prints its usage and flags
 	// for -h and stops there; for any other, the table's usage line must do.
-	if err := cmd.run(ctx, e, []string{"-h"}); !errors.Is(err, flag.ErrHelp) {
+	// The context is already cancelled, so a command that ignored -h and
+	// started working would stop at once.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := cmd.run(cancelled, e, []string{"-h"}); !errors.Is(err, flag.ErrHelp) {
 		printUsage(e.stdout, newFlags(cmd.name))
 	}
 	return 0
