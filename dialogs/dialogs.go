@@ -20,10 +20,9 @@ import (
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot"
 	"github.com/hromadabot/hromadabot/locales"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
-// Store is what the dialogs need from the records database; *sqlite.DB
+// Store is what the dialogs need from the records database; the SQLite DB
 // implements it.
 type Store interface {
 	EnsureUser(ctx context.Context, platform, platformID, language string) (*hromadabot.User, error)
@@ -39,12 +38,12 @@ type Store interface {
 	Ranking(ctx context.Context, year int) (hromadabot.Ranking, error)
 
 	CreateReport(ctx context.Context, r *hromadabot.Report, actor string) (old *float64, err error)
-	Reports(ctx context.Context, f sqlite.ReportFilter) ([]hromadabot.Report, error)
+	Reports(ctx context.Context, f hromadabot.ReportFilter) ([]hromadabot.Report, error)
 	RetractLastReport(ctx context.Context, reporterID int64) (*hromadabot.Report, error)
 
 	CreateInvite(ctx context.Context, communityID int64, actor string) (code string, err error)
 	AcceptInvite(ctx context.Context, code string, userID int64) (*hromadabot.Community, error)
-	Stats(ctx context.Context, since time.Time) (*sqlite.Stats, error)
+	Stats(ctx context.Context, since time.Time) (*hromadabot.Stats, error)
 }
 
 // StateStore keeps each chat's dialog state as opaque bytes. Update runs fn

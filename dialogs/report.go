@@ -8,7 +8,6 @@ import (
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot"
 	"github.com/hromadabot/hromadabot/locales"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 // The CDTO's flows: joining by invite, the report dialog
@@ -435,7 +434,7 @@ func (t *turn) pressSave(payload) error {
 // cmdUndo takes back the person's own last report within
 // hromadabot.UndoWindow (the store checks the window and audits).
 func (t *turn) cmdUndo(string) error {
-	last, err := t.e.store.Reports(t.ctx, sqlite.ReportFilter{ReporterID: t.user.ID, Limit: 1})
+	last, err := t.e.store.Reports(t.ctx, hromadabot.ReportFilter{ReporterID: t.user.ID, Limit: 1})
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}
@@ -472,7 +471,7 @@ func (t *turn) cmdUndo(string) error {
 }
 
 func (t *turn) cmdMyReports(string) error {
-	reports, err := t.e.store.Reports(t.ctx, sqlite.ReportFilter{ReporterID: t.user.ID, Limit: myReportsLimit})
+	reports, err := t.e.store.Reports(t.ctx, hromadabot.ReportFilter{ReporterID: t.user.ID, Limit: myReportsLimit})
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}

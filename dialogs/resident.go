@@ -7,7 +7,6 @@ import (
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot"
 	"github.com/hromadabot/hromadabot/locales"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 // Sizes of lists in replies.
@@ -560,7 +559,7 @@ func (t *turn) pressDetail(p payload) error {
 	if err != nil {
 		return fmt.Errorf("load community: %w", err)
 	}
-	reports, err := t.e.store.Reports(t.ctx, sqlite.ReportFilter{CommunityID: c.ID, IndicatorID: ind.ID, Limit: detailReports})
+	reports, err := t.e.store.Reports(t.ctx, hromadabot.ReportFilter{CommunityID: c.ID, IndicatorID: ind.ID, Limit: detailReports})
 	if err != nil {
 		return fmt.Errorf("reports: %w", err)
 	}

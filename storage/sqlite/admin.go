@@ -31,32 +31,11 @@ SELECT id, at, actor, action, entity, entity_id, old_value, new_value
 FROM audit ORDER BY id DESC LIMIT ?`
 )
 
-// Stats is an overview for admins and for the weekly reminders.
-type Stats struct {
-	// Reports counts reports (not retracted) made since the given time.
-	Reports int
-	// CommunitiesReported counts the communities those reports are about.
-	CommunitiesReported int
-	// SilentCDTOs are the CDTOs without a report of their own since then,
-	// in Ukrainian alphabetical order of community.
-	SilentCDTOs []SilentCDTO
-}
+// Stats is an overview for admins; it lives in the domain package.
+type Stats = hromadabot.Stats
 
 // SilentCDTO is a CDTO who has not reported since a given time.
-type SilentCDTO struct {
-	UserID int64
-	// Ref is the user's "platform:id".
-	Ref         string
-	CommunityID int64
-	// Name is the community's name.
-	Name string
-	// LastReport is the time of the CDTO's latest report, nil if none ever.
-	LastReport *time.Time
-	// Language is the CDTO's language, for the reminder.
-	Language string
-	// Blocked is set when the CDTO has blocked the bot and cannot be reminded.
-	Blocked bool
-}
+type SilentCDTO = hromadabot.SilentCDTO
 
 // Stats counts the reports since the given time and lists the CDTOs who
 // have not reported since then.

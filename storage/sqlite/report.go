@@ -61,16 +61,8 @@ LIMIT 1`
 	sqlSelectReports = `SELECT ` + reportColumns + ` FROM reports WHERE retracted_at IS NULL`
 )
 
-// ReportFilter selects reports; zero fields select everything.
-type ReportFilter struct {
-	CommunityID int64
-	IndicatorID int
-	ReporterID  int64
-	// Since keeps reports created at or after it.
-	Since time.Time
-	// Limit caps the number of reports; 0 means no limit.
-	Limit int
-}
+// ReportFilter selects reports; it lives in the domain package.
+type ReportFilter = hromadabot.ReportFilter
 
 // CreateReport stores a report after validating it against the community's
 // own plan (ENOTFOUND for an unknown community or indicator, EINVALID for a

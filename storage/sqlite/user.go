@@ -33,15 +33,8 @@ ON CONFLICT (platform, platform_id) DO NOTHING`
 UPDATE users SET language = ?, role = ?, community_id = ?, subscribed = ?, blocked = ? WHERE id = ?`
 )
 
-// UserFilter selects users; zero fields select everything.
-type UserFilter struct {
-	CommunityID int64
-	Role        hromadabot.Role
-	// Subscribed keeps only users subscribed to the weekly digest.
-	Subscribed bool
-	// NotBlocked leaves out users who blocked the bot.
-	NotBlocked bool
-}
+// UserFilter selects users; it lives in the domain package.
+type UserFilter = hromadabot.UserFilter
 
 // EnsureUser returns the user of a platform account, creating a resident
 // with the platform's language (hromadabot.NormalizeLanguage) on first
