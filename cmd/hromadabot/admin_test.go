@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -20,6 +21,9 @@ func TestCommunity(t *testing.T) {
 		out := c.mustRun("community", "load")
 		if !strings.Contains(out, "1469 added") {
 			t.Errorf("first load: %q", out)
+		}
+		if n, err := c.open().CountCommunities(context.Background()); err != nil || n != 1469 {
+			t.Errorf("the database has %d communities (%v), want 1469", n, err)
 		}
 		before := c.dump()
 		out = c.mustRun("community", "load")
@@ -64,6 +68,19 @@ func TestCommunity(t *testing.T) {
 		out := c.mustRun("community", "list", "--oblast", "Київська")
 		if !strings.Contains(out, "Бучанська") || strings.Contains(out, "Вінницька") {
 			t.Errorf("text list of Kyiv oblast:\n%s", out)
+		}
+	})
+
+	t.Run("DBFlagOK", func(t *testing.T) {
+		c := newEmptyCLI(t)
+		other := c.path("other.db")
+		c.mustRun("community", "add", "--name", "Тестова", "--db", other)
+		if _, err := os.Stat(c.db); !os.IsNotExist(err) {
+			t.Errorf("DATABASE_PATH was used although --db was given (%v)", err)
+		}
+		c.db = other
+		if c.communityID("Тестова") == 0 {
+			t.Error("the community is not in the --db database")
 		}
 	})
 

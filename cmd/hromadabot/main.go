@@ -99,9 +99,12 @@ func run(ctx context.Context, args []string, e *env) int {
 	}
 	cmd, rest := lookup(args)
 	if cmd == nil {
-		if sub := subcommands(args[0]); len(sub) > 0 {
+		switch sub := subcommands(args[0]); {
+		case len(sub) > 0 && len(args) > 1:
+			fmt.Fprintf(e.stderr, "hromadabot: unknown command %q (%s takes %s)\n", args[0]+" "+args[1], args[0], strings.Join(sub, ", "))
+		case len(sub) > 0:
 			fmt.Fprintf(e.stderr, "hromadabot: %s needs a subcommand: %s\n", args[0], strings.Join(sub, ", "))
-		} else {
+		default:
 			fmt.Fprintf(e.stderr, "hromadabot: unknown command %q (run 'hromadabot help' for the list)\n", args[0])
 		}
 		return 2

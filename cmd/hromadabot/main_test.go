@@ -263,6 +263,7 @@ func TestHelp(t *testing.T) {
 		{"ErrUnknownCommand", []string{"frobnicate"}, `hromadabot: unknown command "frobnicate"`},
 		{"ErrUnknownHelpTopic", []string{"help", "frobnicate"}, `unknown command "frobnicate"`},
 		{"ErrMissingSubcommand", []string{"community"}, "community needs a subcommand: add, list, load"},
+		{"ErrUnknownSubcommand", []string{"community", "delete"}, `unknown command "community delete" (community takes add, list, load)`},
 		{"ErrUnknownFlag", []string{"score", "--frob"}, "flag provided but not defined"},
 		{"ErrNoCommand", nil, "Usage: hromadabot COMMAND"},
 	}
