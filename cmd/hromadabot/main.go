@@ -45,8 +45,8 @@ var commands []command
 func init() {
 	commands = []command{
 		{"run", "run", "start the chat bot with the configuration from the environment (see README.md)", cmdRun},
-		{"demo", "demo", "start the bot on embedded defaults: a temporary database, in-memory dialogs, a console chat without TELEGRAM_TOKEN", cmdDemo},
-		{"console", "console [--db PATH]", "chat with the bot in this terminal", cmdConsole},
+		{"demo", "demo [--db PATH]", "try the bot in this terminal on a fresh database with every community and sample reports", cmdDemo},
+		{"console", "console [--as PLATFORM:ID] [--db PATH]", "chat with the bot in this terminal on a database", cmdConsole},
 		{"community add", "community add --name NAME [--oblast O] [--type T] [--center C] [--db PATH]", "add a community", cmdCommunityAdd},
 		{"community list", "community list [--oblast O] [--json] [--db PATH]", "list communities", cmdCommunityList},
 		{"community load", "community load [--db PATH]", "load all 1,469 territorial communities of Ukraine (idempotent)", cmdCommunityLoad},
