@@ -98,6 +98,7 @@ func Parse(ctx context.Context, s *Sheet, res Resolver, community *hromadabot.Co
 // columns maps each column name to its index and tells the layout.
 func columns(header []string) (map[string]int, Layout, error) {
 	cols := make(map[string]int, len(header))
+	names := make([]string, 0, len(header)) // in header order, for a stable first error
 	for i, h := range header {
 		name := strings.ToLower(strings.TrimSpace(h))
 		if alias, ok := headerAliases[name]; ok {
@@ -110,12 +111,13 @@ func columns(header []string) (map[string]int, Layout, error) {
 			return nil, "", cellErrorf(1, name, "the column appears twice")
 		}
 		cols[name] = i
+		names = append(names, name)
 	}
 	var layout Layout
 	_, hasValue := cols[ColValue]
 	_, hasTarget := cols[ColTarget]
 	hasYears := false
-	for name := range cols {
+	for _, name := range names {
 		hasYears = hasYears || yearColumn.MatchString(name)
 	}
 	switch {
@@ -138,7 +140,7 @@ func columns(header []string) (map[string]int, Layout, error) {
 			known[ColYear], known[ColTarget] = true, true
 		}
 	}
-	for name := range cols {
+	for _, name := range names {
 		if known[name] || informational[layout][name] || (layout == LayoutPlan && !hasTarget && yearColumn.MatchString(name)) {
 			continue
 		}
