@@ -12,32 +12,6 @@ import (
 	"github.com/hromadabot/hromadabot"
 )
 
-// Broadcast kinds.
-const (
-	BroadcastReminder     = "reminder"
-	BroadcastDigest       = "digest"
-	BroadcastAnnouncement = "announcement"
-)
-
-// Broadcast statuses. A job is pending until a process first takes it,
-// running while one sends it, paused during quiet hours or when the process
-// sending it stopped, and done when no recipient is pending.
-const (
-	BroadcastPending = "pending"
-	BroadcastRunning = "running"
-	BroadcastPaused  = "paused"
-	BroadcastDone    = "done"
-)
-
-// Recipient states. Only a pending recipient is ever sent to, and a
-// recipient leaves pending once.
-const (
-	RecipientPending = "pending"
-	RecipientSent    = "sent"
-	RecipientFailed  = "failed"
-	RecipientBlocked = "blocked"
-)
-
 // maxRecipientError bounds the stored error of a failed send.
 const maxRecipientError = 300
 
@@ -109,81 +83,20 @@ SELECT community_id, indicator_id, value FROM (
 SELECT community_id, MAX(created_at) FROM reports WHERE retracted_at IS NULL GROUP BY community_id`
 )
 
-// Broadcast is a job sending one message to each of its recipients.
-type Broadcast struct {
-	ID   int64  `db:"id"`
-	Kind string `db:"kind"`
-	// Key is the idempotency key: "digest:2026-W47", "announce:…".
-	Key    string `db:"idem_key"`
-	Status string `db:"status"`
-	// OverrideQuiet lets the job send during quiet hours.
-	OverrideQuiet bool `db:"override_quiet"`
-	// CreatedBy is the actor who made the job ("cli", "telegram:123",
-	// "scheduler").
-	CreatedBy  string     `db:"created_by"`
-	CreatedAt  time.Time  `db:"created_at"`
-	StartedAt  *time.Time `db:"started_at"`
-	FinishedAt *time.Time `db:"finished_at"`
-	// Total is the number of recipients.
-	Total int `db:"total"`
-	// Owner identifies the process sending the job, "" when none is; its
-	// lease ends at LeaseUntil.
-	Owner      string     `db:"owner"`
-	LeaseUntil *time.Time `db:"lease_until"`
-}
-
-// Recipient is one person a broadcast goes to, with the message rendered
-// for them.
-type Recipient struct {
-	ID     int64 `db:"id"`
-	JobID  int64 `db:"job_id"`
-	UserID int64 `db:"user_id"`
-	// Platform and PlatformID are the chat: a private chat's id is the
-	// user's platform id.
-	Platform   string `db:"platform"`
-	PlatformID string `db:"platform_id"`
-	// Text is the message in the Telegram HTML subset.
-	Text string `db:"text"`
-	// Buttons is the message's buttons as JSON, "" for none; the storage
-	// keeps it opaque.
-	Buttons   string     `db:"buttons"`
-	State     string     `db:"state"`
-	Attempts  int        `db:"attempts"`
-	LastError string     `db:"last_error"`
-	SentAt    *time.Time `db:"sent_at"`
-}
-
-// RecipientResult is the outcome of sending to one recipient.
-type RecipientResult struct {
-	// ID is the recipient's id, UserID the user's (a blocked recipient's
-	// user is marked blocked and unsubscribed).
-	ID     int64
-	UserID int64
-	// State is the new state; RecipientPending keeps the recipient for a
-	// later attempt and records only Attempts and Error.
-	State    string
-	Attempts int
-	// Error is the last send error, "" after a success.
-	Error string
-	// At is when the message went out; zero means the time of the write.
-	At time.Time
-}
-
-// BroadcastProgress is a job with its recipients counted by state.
-type BroadcastProgress struct {
-	Broadcast
-	Pending, Sent, Failed, Blocked int
-}
-
 // CreateBroadcast stores the job b with its recipients in one transaction,
 // unless a job with the same key exists: then it stores nothing, fills b
 // from the stored job and returns created false. It sets b.ID, b.Status,
 // b.CreatedAt and b.Total; a job without recipients is done at once.
 // EINVALID for an unknown kind, a missing key or actor, or a recipient
 // without a chat or a message; ECONFLICT for a user listed twice.
-func (db *DB) CreateBroadcast(ctx context.Context, b *Broadcast, rs []Recipient) (created bool, err error) {
-	if err := validateBroadcast(b, rs); err != nil {
+func (db *DB) CreateBroadcast(ctx context.Context, b *hromadabot.Broadcast, rs []hromadabot.Recipient) (created bool, err error) {
+	if err := b.Validate(); err != nil {
 		return false, err
+	}
+	for i := range rs {
+		if err := rs[i].Validate(); err != nil {
+			return false, rowError(i, err)
+		}
 	}
 	tx, err := db.beginWrite(ctx)
 	if err != nil {
@@ -202,30 +115,12 @@ func (db *DB) CreateBroadcast(ctx context.Context, b *Broadcast, rs []Recipient)
 	return created, nil
 }
 
-func validateBroadcast(b *Broadcast, rs []Recipient) error {
-	switch {
-	case b.Kind != BroadcastReminder && b.Kind != BroadcastDigest && b.Kind != BroadcastAnnouncement:
-		return hromadabot.FieldErrorf("kind", "broadcast_kind_invalid", "broadcast kind must be reminder, digest or announcement, got %q", b.Kind)
-	case strings.TrimSpace(b.Key) == "":
-		return hromadabot.FieldErrorf("key", "broadcast_key_required", "broadcast key is required")
-	case b.CreatedBy == "":
-		return hromadabot.FieldErrorf("actor", "actor_required", "actor is required for the audit log")
-	}
-	for i, r := range rs {
-		if r.UserID <= 0 || r.Platform == "" || r.PlatformID == "" || r.Text == "" {
-			return hromadabot.FieldErrorf("recipient", "broadcast_recipient_invalid",
-				"recipient %d needs a user, a chat and a message", i+1)
-		}
-	}
-	return nil
-}
-
-func createBroadcast(ctx context.Context, tx *txn, b *Broadcast, rs []Recipient) (bool, error) {
-	b.Status, b.FinishedAt = BroadcastPending, nil
+func createBroadcast(ctx context.Context, tx *txn, b *hromadabot.Broadcast, rs []hromadabot.Recipient) (bool, error) {
+	b.Status, b.FinishedAt = hromadabot.BroadcastPending, nil
 	b.CreatedAt, b.Total = tx.now, len(rs)
 	if len(rs) == 0 {
 		now := tx.now
-		b.Status, b.FinishedAt = BroadcastDone, &now
+		b.Status, b.FinishedAt = hromadabot.BroadcastDone, &now
 	}
 	res, err := tx.ExecContext(ctx, sqlInsertBroadcast,
 		b.Kind, b.Key, b.Status, b.OverrideQuiet, b.CreatedBy, formatTime(b.CreatedAt), nullTime(b.FinishedAt), b.Total)
@@ -264,17 +159,17 @@ func createBroadcast(ctx context.Context, tx *txn, b *Broadcast, rs []Recipient)
 }
 
 // Broadcast returns the job with the given id, or ENOTFOUND.
-func (db *DB) Broadcast(ctx context.Context, id int64) (*Broadcast, error) {
+func (db *DB) Broadcast(ctx context.Context, id int64) (*hromadabot.Broadcast, error) {
 	return db.getBroadcast(ctx, sqlSelectBroadcast, id, "broadcast %d not found")
 }
 
 // BroadcastByKey returns the job with the given idempotency key, or ENOTFOUND.
-func (db *DB) BroadcastByKey(ctx context.Context, key string) (*Broadcast, error) {
+func (db *DB) BroadcastByKey(ctx context.Context, key string) (*hromadabot.Broadcast, error) {
 	return db.getBroadcast(ctx, sqlSelectBroadcastByKey, key, "broadcast %q not found")
 }
 
-func (db *DB) getBroadcast(ctx context.Context, query string, arg any, notFound string) (*Broadcast, error) {
-	var b Broadcast
+func (db *DB) getBroadcast(ctx context.Context, query string, arg any, notFound string) (*hromadabot.Broadcast, error) {
+	var b hromadabot.Broadcast
 	if err := db.read.GetContext(ctx, &b, query, arg); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errNotFound("broadcast_not_found", notFound, arg)
@@ -287,8 +182,8 @@ func (db *DB) getBroadcast(ctx context.Context, query string, arg any, notFound 
 // RunnableBroadcasts returns the unfinished jobs that owner may send,
 // oldest first: those nobody holds, those whose holder's lease ran out, and
 // owner's own.
-func (db *DB) RunnableBroadcasts(ctx context.Context, owner string) ([]Broadcast, error) {
-	var bs []Broadcast
+func (db *DB) RunnableBroadcasts(ctx context.Context, owner string) ([]hromadabot.Broadcast, error) {
+	var bs []hromadabot.Broadcast
 	if err := db.read.SelectContext(ctx, &bs, sqlSelectRunnable, owner, formatTime(db.now())); err != nil {
 		return nil, fmt.Errorf("select broadcasts: %w", err)
 	}
@@ -321,14 +216,14 @@ func (db *DB) ClaimBroadcast(ctx context.Context, id int64, owner string, lease 
 }
 
 // ReleaseBroadcast gives up owner's hold on the job and sets its status:
-// BroadcastDone when nothing is pending, BroadcastPaused otherwise. A job
-// owner does not hold is left alone.
+// hromadabot.BroadcastDone when nothing is pending, BroadcastPaused
+// otherwise. A job owner does not hold is left alone.
 func (db *DB) ReleaseBroadcast(ctx context.Context, id int64, owner, status string) error {
 	var finished any
 	switch status {
-	case BroadcastDone:
+	case hromadabot.BroadcastDone:
 		finished = formatTime(db.now())
-	case BroadcastPaused:
+	case hromadabot.BroadcastPaused:
 	default:
 		return hromadabot.FieldErrorf("status", "broadcast_status_invalid", "a released broadcast is done or paused, not %q", status)
 	}
@@ -340,8 +235,8 @@ func (db *DB) ReleaseBroadcast(ctx context.Context, id int64, owner, status stri
 
 // PendingRecipients returns up to limit pending recipients of the job with
 // ids above afterID, in id order.
-func (db *DB) PendingRecipients(ctx context.Context, jobID, afterID int64, limit int) ([]Recipient, error) {
-	var rs []Recipient
+func (db *DB) PendingRecipients(ctx context.Context, jobID, afterID int64, limit int) ([]hromadabot.Recipient, error) {
+	var rs []hromadabot.Recipient
 	if err := db.read.SelectContext(ctx, &rs, sqlSelectPendingRecipients, jobID, afterID, limit); err != nil {
 		return nil, fmt.Errorf("select recipients: %w", err)
 	}
@@ -353,7 +248,7 @@ func (db *DB) PendingRecipients(ctx context.Context, jobID, afterID int64, limit
 // unsubscribed (audited, with the user as the actor: they blocked the bot),
 // and renews owner's lease on the job. The outcomes are stored even when the
 // lease was lost, since the messages went out; held then reports false.
-func (db *DB) RecordRecipients(ctx context.Context, jobID int64, owner string, lease time.Duration, rs []RecipientResult) (held bool, err error) {
+func (db *DB) RecordRecipients(ctx context.Context, jobID int64, owner string, lease time.Duration, rs []hromadabot.RecipientResult) (held bool, err error) {
 	tx, err := db.beginWrite(ctx)
 	if err != nil {
 		return false, err
@@ -374,7 +269,7 @@ func (db *DB) RecordRecipients(ctx context.Context, jobID int64, owner string, l
 	return n == 1, tx.commit()
 }
 
-func recordRecipients(ctx context.Context, tx *txn, jobID int64, rs []RecipientResult) error {
+func recordRecipients(ctx context.Context, tx *txn, jobID int64, rs []hromadabot.RecipientResult) error {
 	stmt, err := tx.PreparexContext(ctx, sqlUpdateRecipient)
 	if err != nil {
 		return fmt.Errorf("update recipients: %w", err)
@@ -382,12 +277,12 @@ func recordRecipients(ctx context.Context, tx *txn, jobID int64, rs []RecipientR
 	defer stmt.Close()
 	for _, r := range rs {
 		switch r.State {
-		case RecipientPending, RecipientSent, RecipientFailed, RecipientBlocked:
+		case hromadabot.RecipientPending, hromadabot.RecipientSent, hromadabot.RecipientFailed, hromadabot.RecipientBlocked:
 		default:
 			return hromadabot.FieldErrorf("state", "recipient_state_invalid", "recipient %d: unknown state %q", r.ID, r.State)
 		}
 		var sentAt any
-		if r.State == RecipientSent {
+		if r.State == hromadabot.RecipientSent {
 			at := r.At
 			if at.IsZero() {
 				at = tx.now
@@ -400,7 +295,7 @@ func recordRecipients(ctx context.Context, tx *txn, jobID int64, rs []RecipientR
 		}
 		if n, err := res.RowsAffected(); err != nil {
 			return fmt.Errorf("update recipient: %w", err)
-		} else if n == 1 && r.State == RecipientBlocked {
+		} else if n == 1 && r.State == hromadabot.RecipientBlocked {
 			if err := blockUser(ctx, tx, r.UserID); err != nil {
 				return err
 			}
@@ -440,14 +335,14 @@ func clipError(s string) string {
 
 // BroadcastProgress returns the job with its recipients counted by state,
 // or ENOTFOUND.
-func (db *DB) BroadcastProgress(ctx context.Context, id int64) (*BroadcastProgress, error) {
+func (db *DB) BroadcastProgress(ctx context.Context, id int64) (*hromadabot.BroadcastProgress, error) {
 	tx, err := db.beginRead(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
 
-	var p BroadcastProgress
+	var p hromadabot.BroadcastProgress
 	if err := tx.GetContext(ctx, &p.Broadcast, sqlSelectBroadcast, id); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errNotFound("broadcast_not_found", "broadcast %d not found", id)
@@ -462,7 +357,7 @@ func (db *DB) BroadcastProgress(ctx context.Context, id int64) (*BroadcastProgre
 
 // Broadcasts returns the latest limit jobs (10 when limit <= 0), newest
 // first, with their progress.
-func (db *DB) Broadcasts(ctx context.Context, limit int) ([]BroadcastProgress, error) {
+func (db *DB) Broadcasts(ctx context.Context, limit int) ([]hromadabot.BroadcastProgress, error) {
 	if limit <= 0 {
 		limit = 10
 	}
@@ -472,11 +367,11 @@ func (db *DB) Broadcasts(ctx context.Context, limit int) ([]BroadcastProgress, e
 	}
 	defer tx.Rollback()
 
-	var bs []Broadcast
+	var bs []hromadabot.Broadcast
 	if err := tx.SelectContext(ctx, &bs, sqlSelectBroadcasts, limit); err != nil {
 		return nil, fmt.Errorf("select broadcasts: %w", err)
 	}
-	out := make([]BroadcastProgress, len(bs))
+	out := make([]hromadabot.BroadcastProgress, len(bs))
 	for i := range bs {
 		out[i].Broadcast = bs[i]
 		if err := countRecipients(ctx, tx, &out[i]); err != nil {
@@ -486,7 +381,7 @@ func (db *DB) Broadcasts(ctx context.Context, limit int) ([]BroadcastProgress, e
 	return out, nil
 }
 
-func countRecipients(ctx context.Context, tx *txn, p *BroadcastProgress) error {
+func countRecipients(ctx context.Context, tx *txn, p *hromadabot.BroadcastProgress) error {
 	rows, err := tx.QueryContext(ctx, sqlCountRecipients, p.ID)
 	if err != nil {
 		return fmt.Errorf("count recipients: %w", err)
@@ -499,13 +394,13 @@ func countRecipients(ctx context.Context, tx *txn, p *BroadcastProgress) error {
 			return fmt.Errorf("count recipients: %w", err)
 		}
 		switch state {
-		case RecipientPending:
+		case hromadabot.RecipientPending:
 			p.Pending = n
-		case RecipientSent:
+		case hromadabot.RecipientSent:
 			p.Sent = n
-		case RecipientFailed:
+		case hromadabot.RecipientFailed:
 			p.Failed = n
-		case RecipientBlocked:
+		case hromadabot.RecipientBlocked:
 			p.Blocked = n
 		}
 	}

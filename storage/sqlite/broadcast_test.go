@@ -12,21 +12,21 @@ import (
 )
 
 // MustRecipients makes n Telegram users and a recipient for each.
-func MustRecipients(tb testing.TB, db *sqlite.DB, n int) []sqlite.Recipient {
+func MustRecipients(tb testing.TB, db *sqlite.DB, n int) []hromadabot.Recipient {
 	tb.Helper()
-	rs := make([]sqlite.Recipient, n)
+	rs := make([]hromadabot.Recipient, n)
 	for i := range rs {
 		u := MustEnsureUser(tb, db, strconv.Itoa(1000+i))
-		rs[i] = sqlite.Recipient{UserID: u.ID, Platform: u.Platform, PlatformID: u.PlatformID,
+		rs[i] = hromadabot.Recipient{UserID: u.ID, Platform: u.Platform, PlatformID: u.PlatformID,
 			Text: "Повідомлення " + strconv.Itoa(i), Buttons: `[[{"Text":"Так","Payload":"/report"}]]`}
 	}
 	return rs
 }
 
 // MustCreateBroadcast stores a job with the recipients.
-func MustCreateBroadcast(tb testing.TB, db *sqlite.DB, key string, rs []sqlite.Recipient) *sqlite.Broadcast {
+func MustCreateBroadcast(tb testing.TB, db *sqlite.DB, key string, rs []hromadabot.Recipient) *hromadabot.Broadcast {
 	tb.Helper()
-	b := &sqlite.Broadcast{Kind: sqlite.BroadcastDigest, Key: key, CreatedBy: "scheduler"}
+	b := &hromadabot.Broadcast{Kind: hromadabot.BroadcastDigest, Key: key, CreatedBy: "scheduler"}
 	created, err := db.CreateBroadcast(context.Background(), b, rs)
 	if err != nil || !created {
 		tb.Fatalf("create broadcast: created %v, %v", created, err)
@@ -35,7 +35,7 @@ func MustCreateBroadcast(tb testing.TB, db *sqlite.DB, key string, rs []sqlite.R
 }
 
 // MustProgress returns the job's progress.
-func MustProgress(tb testing.TB, db *sqlite.DB, id int64) *sqlite.BroadcastProgress {
+func MustProgress(tb testing.TB, db *sqlite.DB, id int64) *hromadabot.BroadcastProgress {
 	tb.Helper()
 	p, err := db.BroadcastProgress(context.Background(), id)
 	if err != nil {
@@ -50,12 +50,12 @@ func TestCreateBroadcast(t *testing.T) {
 	t.Run("OK", func(t *testing.T) {
 		db, clock := MustOpenDB(t)
 		rs := MustRecipients(t, db, 3)
-		b := &sqlite.Broadcast{Kind: sqlite.BroadcastAnnouncement, Key: "announce:abc", OverrideQuiet: true, CreatedBy: "cli"}
+		b := &hromadabot.Broadcast{Kind: hromadabot.BroadcastAnnouncement, Key: "announce:abc", OverrideQuiet: true, CreatedBy: "cli"}
 		created, err := db.CreateBroadcast(ctx, b, rs)
 		if err != nil || !created {
 			t.Fatalf("created %v, err %v", created, err)
 		}
-		if b.ID == 0 || b.Status != sqlite.BroadcastPending || b.Total != 3 || !b.CreatedAt.Equal(clock.Now()) {
+		if b.ID == 0 || b.Status != hromadabot.BroadcastPending || b.Total != 3 || !b.CreatedAt.Equal(clock.Now()) {
 			t.Fatalf("job %+v", b)
 		}
 		p := MustProgress(t, db, b.ID)
@@ -81,7 +81,7 @@ func TestCreateBroadcast(t *testing.T) {
 		audits := AuditCount(t, db)
 		ids := make([]int64, 6)
 		RunConcurrently(t, len(ids), func(i int) error {
-			b := &sqlite.Broadcast{Kind: sqlite.BroadcastDigest, Key: "digest:2026-W47", CreatedBy: "scheduler"}
+			b := &hromadabot.Broadcast{Kind: hromadabot.BroadcastDigest, Key: "digest:2026-W47", CreatedBy: "scheduler"}
 			created, err := db.CreateBroadcast(ctx, b, rs)
 			if created {
 				t.Errorf("call %d created a second job", i)
@@ -101,7 +101,7 @@ func TestCreateBroadcast(t *testing.T) {
 	t.Run("OKNoRecipientsIsDone", func(t *testing.T) {
 		db, _ := MustOpenDB(t)
 		b := MustCreateBroadcast(t, db, "reminder:2026-W48", nil)
-		if b.Status != sqlite.BroadcastDone || b.FinishedAt == nil || b.Total != 0 {
+		if b.Status != hromadabot.BroadcastDone || b.FinishedAt == nil || b.Total != 0 {
 			t.Fatalf("job %+v", b)
 		}
 		runnable, err := db.RunnableBroadcasts(ctx, "a")
@@ -112,19 +112,19 @@ func TestCreateBroadcast(t *testing.T) {
 
 	for _, tc := range []struct {
 		name         string
-		b            sqlite.Broadcast
-		recipient    func(r *sqlite.Recipient)
+		b            hromadabot.Broadcast
+		recipient    func(r *hromadabot.Recipient)
 		code, reason string
 	}{
-		{"ErrKindInvalid", sqlite.Broadcast{Kind: "spam", Key: "k", CreatedBy: "cli"}, nil, hromadabot.EINVALID, "broadcast_kind_invalid"},
-		{"ErrKeyRequired", sqlite.Broadcast{Kind: sqlite.BroadcastDigest, Key: " ", CreatedBy: "cli"}, nil, hromadabot.EINVALID, "broadcast_key_required"},
-		{"ErrActorRequired", sqlite.Broadcast{Kind: sqlite.BroadcastDigest, Key: "k"}, nil, hromadabot.EINVALID, "actor_required"},
-		{"ErrRecipientWithoutText", sqlite.Broadcast{Kind: sqlite.BroadcastDigest, Key: "k", CreatedBy: "cli"},
-			func(r *sqlite.Recipient) { r.Text = "" }, hromadabot.EINVALID, "broadcast_recipient_invalid"},
-		{"ErrRecipientUnknownUser", sqlite.Broadcast{Kind: sqlite.BroadcastDigest, Key: "k", CreatedBy: "cli"},
-			func(r *sqlite.Recipient) { r.UserID = 999999 }, hromadabot.ECONFLICT, "reference_missing"},
-		{"ErrUserTwice", sqlite.Broadcast{Kind: sqlite.BroadcastDigest, Key: "k", CreatedBy: "cli"},
-			func(r *sqlite.Recipient) { r.UserID-- }, hromadabot.ECONFLICT, "conflict"},
+		{"ErrKindInvalid", hromadabot.Broadcast{Kind: "spam", Key: "k", CreatedBy: "cli"}, nil, hromadabot.EINVALID, "broadcast_kind_invalid"},
+		{"ErrKeyRequired", hromadabot.Broadcast{Kind: hromadabot.BroadcastDigest, Key: " ", CreatedBy: "cli"}, nil, hromadabot.EINVALID, "broadcast_key_required"},
+		{"ErrActorRequired", hromadabot.Broadcast{Kind: hromadabot.BroadcastDigest, Key: "k"}, nil, hromadabot.EINVALID, "actor_required"},
+		{"ErrRecipientWithoutText", hromadabot.Broadcast{Kind: hromadabot.BroadcastDigest, Key: "k", CreatedBy: "cli"},
+			func(r *hromadabot.Recipient) { r.Text = "" }, hromadabot.EINVALID, "broadcast_recipient_invalid"},
+		{"ErrRecipientUnknownUser", hromadabot.Broadcast{Kind: hromadabot.BroadcastDigest, Key: "k", CreatedBy: "cli"},
+			func(r *hromadabot.Recipient) { r.UserID = 999999 }, hromadabot.ECONFLICT, "reference_missing"},
+		{"ErrUserTwice", hromadabot.Broadcast{Kind: hromadabot.BroadcastDigest, Key: "k", CreatedBy: "cli"},
+			func(r *hromadabot.Recipient) { r.UserID-- }, hromadabot.ECONFLICT, "conflict"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, _ := MustOpenDB(t)
@@ -161,7 +161,7 @@ func TestClaimBroadcast(t *testing.T) {
 			t.Fatalf("claim: %v, %v", ok, err)
 		}
 		p := MustProgress(t, db, b.ID)
-		if p.Status != sqlite.BroadcastRunning || p.Owner != "a" || p.StartedAt == nil || !p.LeaseUntil.Equal(clock.Now().Add(lease)) {
+		if p.Status != hromadabot.BroadcastRunning || p.Owner != "a" || p.StartedAt == nil || !p.LeaseUntil.Equal(clock.Now().Add(lease)) {
 			t.Fatalf("job %+v", p.Broadcast)
 		}
 		if ok, err := db.ClaimBroadcast(ctx, b.ID, "a", lease); err != nil || !ok {
@@ -200,19 +200,19 @@ func TestClaimBroadcast(t *testing.T) {
 		if ok, err := db.ClaimBroadcast(ctx, b.ID, "a", lease); err != nil || !ok {
 			t.Fatalf("claim: %v, %v", ok, err)
 		}
-		if err := db.ReleaseBroadcast(ctx, b.ID, "a", sqlite.BroadcastPaused); err != nil {
+		if err := db.ReleaseBroadcast(ctx, b.ID, "a", hromadabot.BroadcastPaused); err != nil {
 			t.Fatal(err)
 		}
-		if p := MustProgress(t, db, b.ID); p.Status != sqlite.BroadcastPaused || p.Owner != "" || p.LeaseUntil != nil {
+		if p := MustProgress(t, db, b.ID); p.Status != hromadabot.BroadcastPaused || p.Owner != "" || p.LeaseUntil != nil {
 			t.Fatalf("paused job %+v", p.Broadcast)
 		}
 		if ok, err := db.ClaimBroadcast(ctx, b.ID, "b", lease); err != nil || !ok {
 			t.Fatalf("claim after release: %v, %v", ok, err)
 		}
-		if err := db.ReleaseBroadcast(ctx, b.ID, "b", sqlite.BroadcastDone); err != nil {
+		if err := db.ReleaseBroadcast(ctx, b.ID, "b", hromadabot.BroadcastDone); err != nil {
 			t.Fatal(err)
 		}
-		if p := MustProgress(t, db, b.ID); p.Status != sqlite.BroadcastDone || p.FinishedAt == nil {
+		if p := MustProgress(t, db, b.ID); p.Status != hromadabot.BroadcastDone || p.FinishedAt == nil {
 			t.Fatalf("done job %+v", p.Broadcast)
 		}
 		if ok, err := db.ClaimBroadcast(ctx, b.ID, "a", lease); err != nil || ok {
@@ -223,7 +223,7 @@ func TestClaimBroadcast(t *testing.T) {
 	t.Run("ErrReleaseStatusInvalid", func(t *testing.T) {
 		db, _ := MustOpenDB(t)
 		b := MustCreateBroadcast(t, db, "k", MustRecipients(t, db, 1))
-		AssertError(t, db.ReleaseBroadcast(ctx, b.ID, "a", sqlite.BroadcastRunning), hromadabot.EINVALID, "broadcast_status_invalid")
+		AssertError(t, db.ReleaseBroadcast(ctx, b.ID, "a", hromadabot.BroadcastRunning), hromadabot.EINVALID, "broadcast_status_invalid")
 	})
 }
 
@@ -252,11 +252,11 @@ func TestRecordRecipients(t *testing.T) {
 		}
 		sentAt := clock.Now().Add(-time.Second)
 		clock.Add(10 * time.Second)
-		held, err := db.RecordRecipients(ctx, b.ID, "a", lease, []sqlite.RecipientResult{
-			{ID: pending[0].ID, UserID: rs[0].UserID, State: sqlite.RecipientSent, Attempts: 1, At: sentAt},
-			{ID: pending[1].ID, UserID: rs[1].UserID, State: sqlite.RecipientFailed, Attempts: 3, Error: strings.Repeat("є", 400)},
-			{ID: pending[2].ID, UserID: rs[2].UserID, State: sqlite.RecipientBlocked, Attempts: 1, Error: "chat blocked or not found"},
-			{ID: pending[3].ID, UserID: rs[3].UserID, State: sqlite.RecipientPending, Attempts: 2, Error: "temporary failure"},
+		held, err := db.RecordRecipients(ctx, b.ID, "a", lease, []hromadabot.RecipientResult{
+			{ID: pending[0].ID, UserID: rs[0].UserID, State: hromadabot.RecipientSent, Attempts: 1, At: sentAt},
+			{ID: pending[1].ID, UserID: rs[1].UserID, State: hromadabot.RecipientFailed, Attempts: 3, Error: strings.Repeat("є", 400)},
+			{ID: pending[2].ID, UserID: rs[2].UserID, State: hromadabot.RecipientBlocked, Attempts: 1, Error: "chat blocked or not found"},
+			{ID: pending[3].ID, UserID: rs[3].UserID, State: hromadabot.RecipientPending, Attempts: 2, Error: "temporary failure"},
 		})
 		if err != nil || !held {
 			t.Fatalf("record: %v, %v", held, err)
@@ -297,8 +297,8 @@ func TestRecordRecipients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, state := range []string{sqlite.RecipientSent, sqlite.RecipientBlocked} {
-			if _, err := db.RecordRecipients(ctx, b.ID, "a", lease, []sqlite.RecipientResult{
+		for _, state := range []string{hromadabot.RecipientSent, hromadabot.RecipientBlocked} {
+			if _, err := db.RecordRecipients(ctx, b.ID, "a", lease, []hromadabot.RecipientResult{
 				{ID: pending[0].ID, UserID: rs[0].UserID, State: state, Attempts: 1},
 			}); err != nil {
 				t.Fatal(err)
@@ -320,8 +320,8 @@ func TestRecordRecipients(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = db.RecordRecipients(ctx, b.ID, "a", lease, []sqlite.RecipientResult{
-			{ID: pending[0].ID, UserID: rs[0].UserID, State: sqlite.RecipientSent},
+		_, err = db.RecordRecipients(ctx, b.ID, "a", lease, []hromadabot.RecipientResult{
+			{ID: pending[0].ID, UserID: rs[0].UserID, State: hromadabot.RecipientSent},
 			{ID: pending[1].ID, UserID: rs[1].UserID, State: "lost"},
 		})
 		AssertError(t, err, hromadabot.EINVALID, "recipient_state_invalid")
@@ -351,7 +351,7 @@ func TestPendingRecipients(t *testing.T) {
 		t.Fatalf("pages of %d and %d, want 2 and 3", len(first), len(rest))
 	}
 	for i, r := range all {
-		if r.JobID != b.ID || r.UserID != rs[i].UserID || r.State != sqlite.RecipientPending || (i > 0 && r.ID <= all[i-1].ID) {
+		if r.JobID != b.ID || r.UserID != rs[i].UserID || r.State != hromadabot.RecipientPending || (i > 0 && r.ID <= all[i-1].ID) {
 			t.Fatalf("recipient %d: %+v", i, r)
 		}
 	}
