@@ -52,8 +52,8 @@ type SenderOptions struct {
 	// person blocked the bot, so that the caller can mark them blocked and
 	// unsubscribed. It runs in the sending goroutine.
 	OnBlocked func(chatID string)
-	// Now and Sleep are the clock; tests replace them. Sleep returns early
-	// with ctx.Err() when ctx ends.
+	// Now and Sleep are the clock (default time.Now and Sleep); tests
+	// replace them. Sleep returns early with ctx.Err() when ctx ends.
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -109,7 +109,7 @@ func NewSender(t Transport, opts SenderOptions) *Sender {
 		opts.Now = time.Now
 	}
 	if opts.Sleep == nil {
-		opts.Sleep = sleep
+		opts.Sleep = Sleep
 	}
 	refill := time.Duration(float64(opts.PerChatBurst) / opts.PerChatRate * float64(time.Second))
 	return &Sender{
@@ -129,6 +129,9 @@ func NewSender(t Transport, opts SenderOptions) *Sender {
 // message waits for a retry, later messages to the same chat wait too, so
 // the chat's order is kept. The returned error wraps the last failure.
 func (s *Sender) Send(ctx context.Context, out Outgoing) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("send to %s: %w", out.ChatID, err)
+	}
 	c := s.acquire(out.ChatID)
 	defer s.release(out.ChatID, c)
 	select {
@@ -257,8 +260,10 @@ func (s *Sender) sweepLocked() {
 	}
 }
 
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d, or returns ctx.Err() as soon as ctx ends. It is the
+// default SenderOptions.Sleep and the real clock for anything else that
+// waits between sends.
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -527,3 +527,18 @@ func TestSenderConcurrentOneChat(t *testing.T) {
 		t.Fatalf("%d deliveries to one chat within one second, want at most 2", got)
 	}
 }
+
+func TestSleep(t *testing.T) {
+	t.Run("OK", func(t *testing.T) {
+		if err := bot.Sleep(t.Context(), time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("ErrCanceled", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(t.Context())
+		cancel()
+		if err := bot.Sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+	})
+}

@@ -53,6 +53,9 @@ func NewStateStore(ttl time.Duration) *StateStore {
 // deletes the state. An error from fn (or a panic, which propagates) leaves
 // the stored state as it was. Storing refreshes the TTL.
 func (s *StateStore) Update(ctx context.Context, chat string, fn func(state []byte) ([]byte, error)) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("update state of chat %s: %w", chat, err)
+	}
 	e := s.acquire(chat)
 	defer s.release(chat, e)
 
