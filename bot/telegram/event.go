@@ -1,0 +1,131 @@
+package telegram
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/bot"
+)
+
+// UpdateID is the bot.Event UpdateID of a Telegram update: reports made
+// while handling it are deduplicated on it, so a redelivered update stores
+// nothing twice.
+func UpdateID(id int) string { return "telegram:" + strconv.Itoa(id) }
+
+// toEvent translates an update into the neutral event. It reports false for
+// updates the bot does not handle: anything outside private chats, edited
+// messages, channel posts, inline queries and the like.
+func toEvent(u tgbotapi.Update, now time.Time) (bot.Event, bool) {
+	ev := bot.Event{Platform: hromadabot.PlatformTelegram, UpdateID: UpdateID(u.UpdateID), At: now}
+	switch {
+	case u.Message != nil:
+		m := u.Message
+		if m.From == nil || m.Chat == nil || m.Chat.Type != "private" || m.From.IsBot {
+			return bot.Event{}, false
+		}
+		ev.ChatID = strconv.FormatInt(m.Chat.ID, 10)
+		ev.UserID = strconv.FormatInt(m.From.ID, 10)
+		ev.LanguageCode = m.From.LanguageCode
+		if m.Date > 0 {
+			ev.At = time.Unix(int64(m.Date), 0)
+		}
+		ev.Text = command(m.Text)
+		switch {
+		case len(m.Photo) > 0:
+			// The last size is the largest.
+			ev.Attachment = &bot.Attachment{Kind: "photo", FileID: m.Photo[len(m.Photo)-1].FileID}
+			ev.Text = m.Caption
+		case m.Document != nil:
+			ev.Attachment = &bot.Attachment{Kind: "document", FileID: m.Document.FileID, Name: m.Document.FileName}
+			ev.Text = m.Caption
+		}
+		if ev.Text == "" && ev.Attachment == nil {
+			// Stickers, voice notes, locations: nothing the dialogs read.
+			return bot.Event{}, false
+		}
+		return ev, true
+	case u.CallbackQuery != nil:
+		q := u.CallbackQuery
+		// A button on an inline-mode message has no chat to answer in.
+		if q.From == nil || q.Message == nil || q.Message.Chat == nil || q.Message.Chat.Type != "private" || q.Data == "" {
+			return bot.Event{}, false
+		}
+		ev.ChatID = strconv.FormatInt(q.Message.Chat.ID, 10)
+		ev.UserID = strconv.FormatInt(q.From.ID, 10)
+		ev.LanguageCode = q.From.LanguageCode
+		ev.Payload = q.Data
+		ev.MenuID = strconv.Itoa(q.Message.MessageID)
+		return ev, true
+	}
+	return bot.Event{}, false
+}
+
+// command drops the "@botname" Telegram appends to a command picked from
+// the menu ("/score@hromada_bot Буча" → "/score Буча").
+func command(text string) string {
+	if !strings.HasPrefix(text, "/") {
+		return text
+	}
+	cmd, rest, hasRest := strings.Cut(text, " ")
+	if at := strings.IndexByte(cmd, '@'); at > 0 {
+		cmd = cmd[:at]
+	}
+	if hasRest {
+		return cmd + " " + rest
+	}
+	return cmd
+}
+
+// chatKey is the chat an update belongs to, for ordering; updates without
+// a chat share key 0.
+func chatKey(u tgbotapi.Update) int64 {
+	switch {
+	case u.Message != nil && u.Message.Chat != nil:
+		return u.Message.Chat.ID
+	case u.CallbackQuery != nil && u.CallbackQuery.Message != nil && u.CallbackQuery.Message.Chat != nil:
+		return u.CallbackQuery.Message.Chat.ID
+	case u.CallbackQuery != nil && u.CallbackQuery.From != nil:
+		return u.CallbackQuery.From.ID
+	}
+	return 0
+}
+
+// recentSet is a bounded set of update ids, the oldest forgotten first.
+type recentSet struct {
+	mu    sync.Mutex
+	ids   map[int]struct{}
+	order []int
+	next  int
+}
+
+func newRecentSet(size int) *recentSet {
+	return &recentSet{ids: make(map[int]struct{}, size), order: make([]int, 0, size)}
+}
+
+func (s *recentSet) has(id int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.ids[id]
+	return ok
+}
+
+func (s *recentSet) add(id int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.ids[id]; ok {
+		return
+	}
+	if len(s.order) < cap(s.order) {
+		s.order = append(s.order, id)
+	} else {
+		delete(s.ids, s.order[s.next])
+		s.order[s.next] = id
+		s.next = (s.next + 1) % len(s.order)
+	}
+	s.ids[id] = struct{}{}
+}

@@ -1,0 +1,395 @@
+// Package telegram is the Telegram channel, on go-telegram-bot-api v5. It
+// translates and nothing else: Bot API updates become bot.Events, bot.Replies
+// become sendMessage, editMessageText and sendPhoto calls, and API failures
+// become the typed send errors of package bot.
+//
+// Updates arrive by long polling of our own (Run without a webhook URL) or
+// through a webhook (Run with one, plus the Channel as the http.Handler).
+// Either way each update is handled by a bounded pool of workers sharded
+// by chat, so one chat's updates are handled in order while different chats
+// proceed concurrently, and an update counts as received (its offset is
+// confirmed, or the webhook answered 200) only after it was handled.
+package telegram
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
+
+	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/bot"
+)
+
+// DefaultAPIURL is the Bot API base URL.
+const DefaultAPIURL = "https://api.telegram.org"
+
+// Defaults of Config.
+const (
+	DefaultWorkers       = 16
+	DefaultPollTimeout   = 25 * time.Second
+	DefaultAttempts      = 3
+	DefaultShutdownGrace = 10 * time.Second
+	// sendTimeout bounds one Bot API call other than the long poll.
+	sendTimeout = 30 * time.Second
+)
+
+// Config configures a Channel.
+type Config struct {
+	// Token is the bot token from @BotFather. Secret: never logged.
+	Token string
+	// APIURL is the Bot API base URL; the bot calls APIURL/bot<token>/<method>.
+	APIURL string
+	// WebhookURL switches from long polling to a webhook at this URL;
+	// WebhookSecret is then required (Telegram's secret_token).
+	WebhookURL    string
+	WebhookSecret string
+	// Commands are the bot's command menu, set in Ukrainian (the default
+	// for everyone) and English (for English-speaking clients) at start.
+	Commands []Command
+	// Workers is the number of concurrent handlers (default 16).
+	Workers int
+	// PollTimeout is the long-poll timeout of getUpdates (default 25s).
+	PollTimeout time.Duration
+	// Attempts is how many times a failed handling of one update is tried
+	// in polling mode before it is given up (default 3). In webhook mode
+	// Telegram's own redelivery retries instead.
+	Attempts int
+	// ShutdownGrace bounds how long in-flight updates may run after Run's
+	// context is cancelled (default 10s).
+	ShutdownGrace time.Duration
+	// HTTPClient makes the Bot API calls; nil uses a fresh client.
+	HTTPClient *http.Client
+	// Log gets ids and errors, never tokens nor message texts; nil discards.
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Command is one entry of the bot's command menu.
+type Command struct {
+	// Name is the command without the slash: "score".
+	Name        string
+	Description hromadabot.Text
+}
+
+// Sender sends replies: the one rate-limited, retrying *bot.Sender, which
+// delivers through the Channel.
+type Sender interface {
+	Send(ctx context.Context, out bot.Outgoing) error
+}
+
+// Channel is a Telegram bot. It implements bot.Transport for the Sender and
+// http.Handler for the webhook.
+type Channel struct {
+	cfg  Config
+	api  *tgbotapi.BotAPI
+	http *http.Client
+	log  *slog.Logger
+	now  func() time.Time
+
+	// recent remembers handled update ids so that an exact redelivery
+	// within this process (a webhook retry after a lost 200) is skipped.
+	recent *recentSet
+
+	mu      sync.Mutex
+	pool    *pool // set while Run is receiving
+	started bool
+	running bool
+	// hooks counts webhook requests being handled, so that Run waits for
+	// them before stopping the pool.
+	hooks sync.WaitGroup
+}
+
+var _ bot.Transport = (*Channel)(nil)
+
+// New checks the token with getMe and returns the Channel. It makes no
+// other call: Run sets the webhook or starts polling.
+func New(ctx context.Context, cfg Config) (*Channel, error) {
+	if cfg.Token == "" {
+		return nil, errors.New("telegram: token is required")
+	}
+	if cfg.WebhookURL != "" && cfg.WebhookSecret == "" {
+		return nil, errors.New("telegram: a webhook needs a secret token")
+	}
+	if cfg.APIURL == "" {
+		cfg.APIURL = DefaultAPIURL
+	}
+	cfg.APIURL = strings.TrimRight(cfg.APIURL, "/")
+	if cfg.Workers <= 0 {
+		cfg.Workers = DefaultWorkers
+	}
+	if cfg.PollTimeout <= 0 {
+		cfg.PollTimeout = DefaultPollTimeout
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = DefaultAttempts
+	}
+	if cfg.ShutdownGrace <= 0 {
+		cfg.ShutdownGrace = DefaultShutdownGrace
+	}
+	c := &Channel{cfg: cfg, http: cfg.HTTPClient, log: cfg.Log, now: cfg.Now, recent: newRecentSet(4096)}
+	if c.http == nil {
+		// No client-wide timeout: every call carries a context deadline,
+		// longer for the long poll than for sends.
+		c.http = &http.Client{}
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.now == nil {
+		c.now = time.Now
+	}
+	// The library formats the endpoint with the token and method; a "%" in
+	// the URL itself must not be taken for a verb.
+	endpoint := strings.ReplaceAll(cfg.APIURL, "%", "%%") + "/bot%s/%s"
+	ctx, cancel := context.WithTimeout(ctx, sendTimeout)
+	defer cancel()
+	call := &ctxClient{ctx: ctx, base: c.http, token: cfg.Token}
+	api, err := tgbotapi.NewBotAPIWithClient(cfg.Token, endpoint, call)
+	if err != nil {
+		return nil, fmt.Errorf("telegram: getMe: %w", apiError("getMe", call.status, err))
+	}
+	c.api = api
+	return c, nil
+}
+
+// Username is the bot's @username, as getMe reported it.
+func (c *Channel) Username() string { return c.api.Self.UserName }
+
+// ctxClient gives one library call a context, which go-telegram-bot-api
+// (v5.5.1 and master) never passes, and records the HTTP status, which the
+// library ignores: its multipart path even drops the error_code.
+type ctxClient struct {
+	ctx    context.Context
+	base   *http.Client
+	token  string
+	status int
+}
+
+// Do implements tgbotapi.HTTPClient.
+func (c *ctxClient) Do(req *http.Request) (*http.Response, error) {
+	resp, err := c.base.Do(req.WithContext(c.ctx))
+	if err != nil {
+		// The request URL holds the token; keep it out of every error.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			ue.URL = strings.ReplaceAll(ue.URL, c.token, "<token>")
+		}
+		return nil, err
+	}
+	c.status = resp.StatusCode
+	return resp, nil
+}
+
+// call runs one library call with ctx and maps its failure to a send error.
+// A call cut short by our own timeout is temporary; one whose caller gave
+// up returns the caller's context error, which nobody should retry.
+func (c *Channel) call(ctx context.Context, method string, timeout time.Duration, fn func(api *tgbotapi.BotAPI) error) error {
+	callCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	hc := &ctxClient{ctx: callCtx, base: c.http, token: c.cfg.Token}
+	// A shallow copy per call: the library keeps no per-call state, and
+	// this way concurrent calls each carry their own context.
+	api := *c.api
+	api.Client = hc
+	if err := fn(&api); err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("telegram %s: %w", method, ctx.Err())
+		}
+		return apiError(method, hc.status, err)
+	}
+	return nil
+}
+
+// apiError maps a failed Bot API call to the send errors of package bot:
+// 429 → *bot.RetryAfterError (parameters.retry_after), 403 and "chat not
+// found" → bot.ErrBlocked, 5xx, network failures and unreadable answers →
+// *bot.TemporaryError. Anything else (a 400) is returned as is: sending the
+// same request again would fail the same way.
+func apiError(method string, status int, err error) error {
+	var te *tgbotapi.Error
+	if errors.As(err, &te) {
+		code := te.Code
+		if code == 0 {
+			code = status
+		}
+		switch {
+		case te.RetryAfter > 0 || code == http.StatusTooManyRequests:
+			return &bot.RetryAfterError{After: time.Duration(max(te.RetryAfter, 1)) * time.Second}
+		case code == http.StatusForbidden:
+			return fmt.Errorf("telegram %s: %w: %s", method, bot.ErrBlocked, te.Message)
+		case code == http.StatusBadRequest && strings.Contains(te.Message, "chat not found"):
+			return fmt.Errorf("telegram %s: %w: %s", method, bot.ErrBlocked, te.Message)
+		case code >= 500:
+			return &bot.TemporaryError{Err: fmt.Errorf("telegram %s: %d %s", method, code, te.Message)}
+		}
+		return &Error{Method: method, Code: code, Description: te.Message}
+	}
+	// Not a Bot API answer: no connection, a timeout, or a body that is not
+	// JSON (a proxy's error page, a cut-off answer).
+	if status >= 400 && status < 500 && status != http.StatusTooManyRequests {
+		return &Error{Method: method, Code: status, Description: "answer is not a Bot API response"}
+	}
+	return &bot.TemporaryError{Err: fmt.Errorf("telegram %s: %w", method, err)}
+}
+
+// Error is a Bot API refusal that sending again will not fix, such as
+// "Bad Request: can't parse entities".
+type Error struct {
+	Method      string
+	Code        int
+	Description string
+}
+
+// Error implements the error interface.
+func (e *Error) Error() string {
+	return fmt.Sprintf("telegram %s: %d %s", e.Method, e.Code, e.Description)
+}
+
+// isBadRequest reports whether err is a 400 whose description contains s.
+func isBadRequest(err error, s string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == http.StatusBadRequest && strings.Contains(e.Description, s)
+}
+
+// Deliver sends one reply to a chat (bot.Transport). A reply with EditMenu
+// replaces the menu message MenuID in place when it can (Telegram refuses
+// to edit photos and very old messages; then it is sent anew). Texts over
+// 4096 characters go out as several messages cut at line breaks, the
+// buttons under the last one; a picture whose caption would exceed 1024
+// characters is sent bare, followed by the text.
+func (c *Channel) Deliver(ctx context.Context, out bot.Outgoing) error {
+	chatID, err := strconv.ParseInt(out.ChatID, 10, 64)
+	if err != nil {
+		return fmt.Errorf("telegram: chat id %q is not a number", out.ChatID)
+	}
+	r := out.Reply
+	kb, err := inlineKeyboard(r.Buttons)
+	if err != nil {
+		return fmt.Errorf("telegram: chat %d: %w", chatID, err)
+	}
+	if r.Image != nil {
+		return c.sendPhoto(ctx, chatID, r, kb)
+	}
+	if r.EditMenu && out.MenuID != "" && textLength(r.Text) <= maxText {
+		if msgID, err := strconv.Atoi(out.MenuID); err == nil {
+			err := c.editText(ctx, chatID, msgID, r.Text, kb)
+			switch {
+			case err == nil, isBadRequest(err, "message is not modified"):
+				return nil
+			case isBadRequest(err, "message to edit not found"), isBadRequest(err, "message can't be edited"),
+				isBadRequest(err, "there is no text in the message to edit"):
+				// Fall through to a new message.
+			default:
+				return err
+			}
+		}
+	}
+	return c.sendText(ctx, chatID, r.Text, kb)
+}
+
+func (c *Channel) sendText(ctx context.Context, chatID int64, html string, kb *tgbotapi.InlineKeyboardMarkup) error {
+	parts := splitText(html, maxText)
+	if len(parts) == 0 {
+		return fmt.Errorf("telegram: chat %d: empty reply", chatID)
+	}
+	for i, part := range parts {
+		msg := tgbotapi.NewMessage(chatID, part)
+		msg.ParseMode = tgbotapi.ModeHTML
+		msg.DisableWebPagePreview = true
+		if i == len(parts)-1 && kb != nil {
+			msg.ReplyMarkup = kb
+		}
+		if err := c.call(ctx, "sendMessage", sendTimeout, func(api *tgbotapi.BotAPI) error {
+			_, err := api.Send(msg)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Channel) editText(ctx context.Context, chatID int64, msgID int, html string, kb *tgbotapi.InlineKeyboardMarkup) error {
+	edit := tgbotapi.NewEditMessageText(chatID, msgID, html)
+	edit.ParseMode = tgbotapi.ModeHTML
+	edit.DisableWebPagePreview = true
+	if kb != nil {
+		edit.ReplyMarkup = kb
+	}
+	return c.call(ctx, "editMessageText", sendTimeout, func(api *tgbotapi.BotAPI) error {
+		_, err := api.Send(edit)
+		return err
+	})
+}
+
+func (c *Channel) sendPhoto(ctx context.Context, chatID int64, r bot.Reply, kb *tgbotapi.InlineKeyboardMarkup) error {
+	name := r.Image.Name
+	if name == "" {
+		name = "chart.png"
+	}
+	photo := tgbotapi.NewPhoto(chatID, tgbotapi.FileBytes{Name: name, Bytes: r.Image.PNG})
+	captioned := strings.TrimSpace(r.Text) != "" && textLength(r.Text) <= maxCaption
+	if captioned {
+		photo.Caption = r.Text
+		photo.ParseMode = tgbotapi.ModeHTML
+		if kb != nil {
+			photo.ReplyMarkup = kb
+		}
+	} else if strings.TrimSpace(r.Text) == "" && kb != nil {
+		photo.ReplyMarkup = kb
+	}
+	if err := c.call(ctx, "sendPhoto", sendTimeout, func(api *tgbotapi.BotAPI) error {
+		_, err := api.Send(photo)
+		return err
+	}); err != nil {
+		return err
+	}
+	if captioned || strings.TrimSpace(r.Text) == "" {
+		return nil
+	}
+	return c.sendText(ctx, chatID, r.Text, kb)
+}
+
+// answerCallback stops the client's spinner on a pressed button. It goes
+// through Request, not Send: the result is true, not a Message.
+func (c *Channel) answerCallback(ctx context.Context, id string) error {
+	return c.call(ctx, "answerCallbackQuery", sendTimeout, func(api *tgbotapi.BotAPI) error {
+		_, err := api.Request(tgbotapi.NewCallback(id, ""))
+		return err
+	})
+}
+
+// setCommands sets the command menu: Ukrainian for everyone, English for
+// clients whose language is English.
+func (c *Channel) setCommands(ctx context.Context) error {
+	if len(c.cfg.Commands) == 0 {
+		return nil
+	}
+	for _, lang := range []string{hromadabot.LangUK, hromadabot.LangEN} {
+		cmds := make([]tgbotapi.BotCommand, 0, len(c.cfg.Commands))
+		for _, cmd := range c.cfg.Commands {
+			cmds = append(cmds, tgbotapi.BotCommand{Command: cmd.Name, Description: cmd.Description.In(lang)})
+		}
+		cfg := tgbotapi.NewSetMyCommands(cmds...)
+		if lang == hromadabot.LangEN {
+			cfg.LanguageCode = lang
+		}
+		if err := c.call(ctx, "setMyCommands", sendTimeout, func(api *tgbotapi.BotAPI) error {
+			_, err := api.Request(cfg)
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
