@@ -585,6 +585,13 @@ func (s *Server) Inject(method string, n int, f Fault) {
 	}
 }
 
+// Clear drops the faults still waiting for method.
+func (s *Server) Clear(method string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.faults, strings.ToLower(method))
+}
+
 func (s *Server) takeFault(method string) (Fault, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -639,6 +639,15 @@ func TestFaults(t *testing.T) {
 			t.Fatalf("%d messages sent", n)
 		}
 	})
+	t.Run("OKCleared", func(t *testing.T) {
+		s := newServer(t, telegramtest.Options{})
+		s.AddUser(alice)
+		s.Inject("SENDMESSAGE", 5, telegramtest.InternalError())
+		s.Clear("sendMessage")
+		if a := form(t, s, "sendMessage", map[string]string{"chat_id": "1111111", "text": "x"}); !a.OK {
+			t.Fatalf("cleared fault still applied: %d %q", a.Status, a.Description)
+		}
+	})
 	t.Run("ErrBlockedUser", func(t *testing.T) {
 		s := newServer(t, telegramtest.Options{})
 		s.Block(alice.ID)
