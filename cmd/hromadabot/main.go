@@ -56,6 +56,8 @@ func init() {
 		{"ranking", "ranking [--year Y] [--limit N] [--json] [--db PATH]", "print communities ranked by digital index", cmdRanking},
 		{"export", "export [--format csv|json|xlsx] [--table T] [--out FILE] [--year Y] [--db PATH]", "write open data: communities, indicators, latest values and scores", cmdExport},
 		{"import", "import FILE [--community C] [--db PATH]", "store reports, or a community's own plan, from a CSV or XLSX file (all or nothing)", cmdImport},
+		{"broadcast send", "broadcast send --audience cdto|residents|all [--community C] --text T [--now] [--db PATH]", "store an announcement; the running bot sends it (after quiet hours unless --now)", cmdBroadcastSend},
+		{"broadcast status", "broadcast status [--job ID] [--limit N] [--db PATH]", "print the progress of a broadcast, or of the latest ones", cmdBroadcastStatus},
 		{"help", "help [COMMAND]", "list the commands, or show one command's flags", nil},
 	}
 }
