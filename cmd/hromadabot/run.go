@@ -3,12 +3,301 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/bot"
+	"github.com/hromadabot/hromadabot/bot/telegram"
+	"github.com/hromadabot/hromadabot/chart"
+	"github.com/hromadabot/hromadabot/dialogs"
+	"github.com/hromadabot/hromadabot/httpserver"
+	"github.com/hromadabot/hromadabot/locales"
+	"github.com/hromadabot/hromadabot/metrics"
+	"github.com/hromadabot/hromadabot/storage/memory"
+	"github.com/hromadabot/hromadabot/storage/redis"
+	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
-// cmdRun starts the chat bot with the configuration from the environment.
+// errNoToken is the one-line answer to `hromadabot run` without a token.
+var errNoToken = errors.New("TELEGRAM_TOKEN: not set; get a bot token from @BotFather, or try the bot in this terminal without one: hromadabot demo")
+
+// cmdRun starts the chat bot with the configuration from the environment
+// and runs it until SIGINT or SIGTERM.
 func cmdRun(ctx context.Context, e *env, args []string) error {
 	if err := noArgs(e, newFlags("run"), args); err != nil {
 		return err
 	}
-	return errors.New("run: not built in this version")
+	cfg, err := LoadConfig(e.getenv)
+	if err != nil {
+		return err
+	}
+	if cfg.TelegramToken == "" {
+		return errNoToken
+	}
+	log, err := newLogger(e.stderr, cfg.LogLevel.String(), logsToTerminal(e.stderr))
+	if err != nil {
+		return err
+	}
+	m := NewMain(cfg, log)
+	if err := m.Open(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	runErr := m.Run(ctx)
+	if err := m.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// telegramCommands is the bot's command menu in Telegram (setMyCommands);
+// the dialogs understand more, these are the ones worth a tap.
+var telegramCommands = []telegram.Command{
+	{Name: "start", Description: hromadabot.Text{UK: "Почати", EN: "Start"}},
+	{Name: "score", Description: hromadabot.Text{UK: "Індекс і картка громади", EN: "Community index and card"}},
+	{Name: "ranking", Description: hromadabot.Text{UK: "Рейтинг громад", EN: "Ranking of communities"}},
+	{Name: "indicators", Description: hromadabot.Text{UK: "Індикатори громади", EN: "The community's indicators"}},
+	{Name: "report", Description: hromadabot.Text{UK: "Звіт CDTO про поступ", EN: "CDTO progress report"}},
+	{Name: "subscribe", Description: hromadabot.Text{UK: "Щотижневий дайджест", EN: "Weekly digest"}},
+	{Name: "menu", Description: hromadabot.Text{UK: "Головне меню", EN: "Main menu"}},
+	{Name: "language", Description: hromadabot.Text{UK: "Мова / Language", EN: "Language / Мова"}},
+	{Name: "help", Description: hromadabot.Text{UK: "Що вміє бот", EN: "What the bot can do"}},
+}
+
+// Main is the running bot: every component of `hromadabot run`, opened in
+// dependency order by Open and closed in reverse by Close.
+type Main struct {
+	Config Config
+	Log    *slog.Logger
+
+	DB       *sqlite.DB
+	States   dialogs.StateStore
+	Engine   *dialogs.Engine
+	Sender   *bot.Sender
+	Telegram *telegram.Channel
+	Metrics  *metrics.Metrics
+	HTTP     *httpserver.Server
+
+	loc      *locales.Catalog
+	checks   map[string]func(context.Context) error
+	listener net.Listener
+	closers  []func() error
+}
+
+// NewMain returns a Main for cfg; nothing is opened yet.
+func NewMain(cfg Config, log *slog.Logger) *Main {
+	return &Main{Config: cfg, Log: log}
+}
+
+// Open opens the database, the dialog state store, the dialogs, the sender
+// and the Telegram channel, and binds HTTP_ADDR, so that every problem of
+// the setup shows at start. On error, Close what was opened.
+func (m *Main) Open(ctx context.Context) error {
+	cfg := m.Config
+	m.Log.Info("starting", "config", cfg)
+	m.Metrics = metrics.New()
+	m.checks = map[string]func(context.Context) error{}
+
+	db, err := sqlite.Open(ctx, cfg.DatabasePath)
+	if err != nil {
+		return fmt.Errorf("DATABASE_PATH: open %s: %w", cfg.DatabasePath, err)
+	}
+	m.DB = db
+	m.closers = append(m.closers, db.Close)
+	m.checks["sqlite"] = db.Ping
+	if err := m.loadCommunities(ctx); err != nil {
+		return err
+	}
+
+	if cfg.RedisURL != "" {
+		opts, err := goredis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		client := goredis.NewClient(opts)
+		m.closers = append(m.closers, client.Close)
+		states := redis.NewStateStore(client, redis.Options{Prefix: cfg.RedisPrefix, TTL: cfg.DialogTTL})
+		if err := states.Ping(ctx); err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		m.States = m.Metrics.StateStore(states)
+		m.checks["redis"] = states.Ping
+		m.Log.Info("dialog state in redis", "redis_url", redactURL(cfg.RedisURL), "prefix", cfg.RedisPrefix)
+	} else {
+		m.States = m.Metrics.StateStore(memory.NewStateStore(cfg.DialogTTL))
+		m.Log.Info("dialog state in memory: unfinished dialogs do not survive a restart (set REDIS_URL to keep them)")
+	}
+
+	if m.loc, err = locales.New(); err != nil {
+		return err
+	}
+	m.Engine, err = dialogs.New(dialogs.Config{
+		Store:   db,
+		States:  m.States,
+		Locales: m.loc,
+		Admins:  cfg.AdminIDs,
+		Chart:   chart.ScoreCard,
+		Log:     m.Log,
+	})
+	if err != nil {
+		return err
+	}
+
+	m.Telegram, err = telegram.New(ctx, telegram.Config{
+		Token:         cfg.TelegramToken,
+		APIURL:        cfg.TelegramAPIURL,
+		WebhookURL:    cfg.WebhookURL,
+		WebhookSecret: cfg.WebhookSecret,
+		Commands:      telegramCommands,
+		Log:           m.Log,
+	})
+	if err != nil {
+		// Telegram answers 401 (or 404 for a malformed token) to a bad
+		// token; anything else means the Bot API was not reached.
+		var te *telegram.Error
+		if errors.As(err, &te) && (te.Code == http.StatusUnauthorized || te.Code == http.StatusNotFound) {
+			return fmt.Errorf("TELEGRAM_TOKEN: Telegram refused the token: %w", err)
+		}
+		return fmt.Errorf("TELEGRAM_API_URL: cannot use the Bot API: %w", err)
+	}
+	// The metrics see every delivery attempt, retries included.
+	m.Sender = bot.NewSender(m.Metrics.Transport(m.Telegram), bot.SenderOptions{
+		GlobalRate: float64(cfg.BroadcastRate),
+		OnBlocked:  m.blocked,
+	})
+
+	extra := map[string]http.Handler{}
+	if cfg.WebhookURL != "" {
+		path := "/"
+		if u, err := url.Parse(cfg.WebhookURL); err == nil && u.Path != "" {
+			path = u.Path
+		}
+		extra["POST "+path] = m.Telegram
+	}
+	if m.HTTP, err = httpserver.New(cfg.HTTPAddr, m.checks, m.Metrics.Handler(), extra); err != nil {
+		return fmt.Errorf("TELEGRAM_WEBHOOK_URL: %w", err)
+	}
+	m.HTTP.Log = m.Log
+	// Bound now, so that a port in use is an error at start.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	m.listener = ln
+	m.closers = append(m.closers, func() error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	return nil
+}
+
+// loadCommunities fills an empty database with every community of Ukraine,
+// so that a new bot answers /score at once.
+func (m *Main) loadCommunities(ctx context.Context) error {
+	n, err := m.DB.CountCommunities(ctx)
+	if err != nil {
+		return fmt.Errorf("count communities: %w", err)
+	}
+	if n > 0 {
+		return nil
+	}
+	all, err := hromadabot.Hromadas()
+	if err != nil {
+		return err
+	}
+	added, err := m.DB.LoadHromadas(ctx, all, "cli")
+	if err != nil {
+		return fmt.Errorf("load communities: %w", err)
+	}
+	m.Log.Info("empty database: communities loaded", "communities", added)
+	return nil
+}
+
+// Addr is the address the HTTP server listens on, once opened.
+func (m *Main) Addr() string {
+	if m.listener == nil {
+		return ""
+	}
+	return m.listener.Addr().String()
+}
+
+// Handler is what every update goes through: metrics, the log line (ids
+// only), the apology for a panic, then the dialogs.
+func (m *Main) Handler() bot.Handler {
+	apology := func(ev bot.Event) bot.Reply {
+		return bot.Reply{Text: m.loc.T(hromadabot.NormalizeLanguage(ev.LanguageCode), "reply.internal", nil)}
+	}
+	return bot.Chain(m.Engine, m.Metrics.Middleware(), bot.Log(m.Log), bot.Recover(m.Log, apology))
+}
+
+// Run serves HTTP (the webhook, /healthz, /readyz, /metrics) and receives
+// Telegram updates until ctx is cancelled or either fails; then both stop:
+// receiving ends with the updates in hand handled, the server with the
+// requests under way answered.
+func (m *Main) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	served := make(chan error, 1)
+	go func() { served <- m.HTTP.Serve(ctx, m.listener) }()
+	m.Log.Info("http listening", "addr", m.Addr())
+	received := make(chan error, 1)
+	go func() { received <- m.Telegram.Run(ctx, m.Handler(), m.Sender) }()
+
+	var err error
+	select {
+	case err = <-received:
+		cancel()
+		if serr := <-served; err == nil {
+			err = serr
+		}
+	case err = <-served:
+		cancel()
+		if rerr := <-received; err == nil {
+			err = rerr
+		}
+	}
+	m.Log.Info("stopped")
+	return err
+}
+
+// blocked marks the person who blocked the bot as blocked and unsubscribed,
+// so that digests skip them. Telegram private chats have the user's id.
+func (m *Main) blocked(chatID string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	u, err := m.DB.UserByPlatform(ctx, hromadabot.PlatformTelegram, chatID)
+	if err != nil {
+		m.Log.Warn("blocked chat without a user", "chat", chatID, "err", err)
+		return
+	}
+	if u.Blocked && !u.Subscribed {
+		return
+	}
+	u.Blocked, u.Subscribed = true, false
+	if err := m.DB.UpdateUser(ctx, u, u.Ref()); err != nil {
+		m.Log.Error("mark user blocked", "user", u.ID, "err", err)
+		return
+	}
+	m.Log.Info("user blocked the bot: marked blocked and unsubscribed", "user", u.ID)
+}
+
+// Close closes what Open opened, in reverse order.
+func (m *Main) Close() error {
+	var errs []error
+	for i := len(m.closers) - 1; i >= 0; i-- {
+		if err := m.closers[i](); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	m.closers = nil
+	return errors.Join(errs...)
 }
