@@ -191,6 +191,9 @@ func New(cfg Config) (*Service, error) {
 		log:     cfg.Log,
 		owner:   rand.Text()[:12],
 	}
+	if c, ok := s.redis.(*goredis.Client); ok && c == nil {
+		s.redis = nil // a nil client passed as the interface means no Redis
+	}
 	for platform, snd := range cfg.Senders {
 		if snd != nil {
 			s.senders[platform] = snd

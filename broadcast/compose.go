@@ -136,27 +136,24 @@ func (s *Service) composer(ctx context.Context, now time.Time) *composer {
 }
 
 func (c *composer) plan(id int64) (*hromadabot.Plan, error) {
-	if p, ok := c.plans[id]; ok {
-		return p, nil
-	}
-	p, err := c.s.store.Plan(c.ctx, id)
-	if err != nil {
-		return nil, fmt.Errorf("plan of community %d: %w", id, err)
-	}
-	c.plans[id] = p
-	return p, nil
+	return memo(c.plans, id, func() (*hromadabot.Plan, error) { return c.s.store.Plan(c.ctx, id) })
 }
 
 func (c *composer) community(id int64) (*hromadabot.Community, error) {
-	if cm, ok := c.communities[id]; ok {
-		return cm, nil
+	return memo(c.communities, id, func() (*hromadabot.Community, error) { return c.s.store.Community(c.ctx, id) })
+}
+
+// memo returns m[id], loading and keeping it on first use.
+func memo[T any](m map[int64]*T, id int64, load func() (*T, error)) (*T, error) {
+	if v, ok := m[id]; ok {
+		return v, nil
 	}
-	cm, err := c.s.store.Community(c.ctx, id)
+	v, err := load()
 	if err != nil {
 		return nil, fmt.Errorf("community %d: %w", id, err)
 	}
-	c.communities[id] = cm
-	return cm, nil
+	m[id] = v
+	return v, nil
 }
 
 func (c *composer) tr(lang, key string, args locales.Args) string { return c.s.loc.T(lang, key, args) }

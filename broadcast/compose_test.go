@@ -111,11 +111,7 @@ func TestReminders(t *testing.T) {
 	lapsedCDTO := MustUser(t, db, 2, "en", hromadabot.RoleCDTO, lapsed.ID, false)
 	behindCDTO := MustUser(t, db, 3, "uk", hromadabot.RoleCDTO, behind.ID, true)
 	neverCDTO := MustUser(t, db, 4, "uk", hromadabot.RoleCDTO, never.ID, false)
-	blocked := MustUser(t, db, 5, "uk", hromadabot.RoleCDTO, never.ID, false)
-	blocked.Blocked = true
-	if err := db.UpdateUser(ctx, blocked, "cli"); err != nil {
-		t.Fatal(err)
-	}
+	MustBlock(t, db, MustUser(t, db, 5, "uk", hromadabot.RoleCDTO, never.ID, false))
 	MustPlatformUser(t, db, hromadabot.PlatformConsole, "demo", "uk", hromadabot.RoleCDTO, never.ID, false)
 	MustUser(t, db, 6, "uk", hromadabot.RoleResident, behind.ID, true)
 
@@ -192,11 +188,7 @@ func TestDigests(t *testing.T) {
 	down := MustUser(t, db, 4, "uk", hromadabot.RoleResident, falling.ID, true)
 	same := MustUser(t, db, 5, "uk", hromadabot.RoleCDTO, still.ID, true)
 	MustUser(t, db, 6, "uk", hromadabot.RoleResident, rising.ID, false)
-	gone := MustUser(t, db, 7, "uk", hromadabot.RoleResident, rising.ID, true)
-	gone.Blocked = true
-	if err := db.UpdateUser(ctx, gone, "cli"); err != nil {
-		t.Fatal(err)
-	}
+	MustBlock(t, db, MustUser(t, db, 7, "uk", hromadabot.RoleResident, rising.ID, true))
 	MustUser(t, db, 8, "uk", hromadabot.RoleResident, 0, true)
 
 	s := MustService(t, db, clock, &FakeSender{Clock: clock}, nil)

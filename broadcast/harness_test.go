@@ -138,6 +138,15 @@ func MustPlatformUser(tb testing.TB, db *sqlite.DB, platform, id, lang string, r
 	return u
 }
 
+// MustBlock marks the user as having blocked the bot.
+func MustBlock(tb testing.TB, db *sqlite.DB, u *hromadabot.User) {
+	tb.Helper()
+	u.Blocked = true
+	if err := db.UpdateUser(context.Background(), u, "cli"); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 // MustReport stores a report on the community's indicator.
 func MustReport(tb testing.TB, db *sqlite.DB, communityID int64, indicator int, value float64) {
 	tb.Helper()
