@@ -3,6 +3,7 @@ package telegram_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -234,21 +235,9 @@ func TestCommands(t *testing.T) {
 		"uk": {{Command: "start", Description: "Почати"}, {Command: "score", Description: "Індекс громади"}},
 		"en": {{Command: "start", Description: "Start"}, {Command: "score", Description: "Community index"}},
 	}
-	if !equalCommands(uk, want["uk"]) || !equalCommands(en, want["en"]) {
+	if !slices.Equal(uk, want["uk"]) || !slices.Equal(en, want["en"]) {
 		t.Fatalf("commands uk=%v en=%v", uk, en)
 	}
-}
-
-func equalCommands(a, b []telegramtest.BotCommand) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestNew(t *testing.T) {

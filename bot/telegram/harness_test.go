@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -206,18 +207,5 @@ func checkRequests(t *testing.T, got []telegramtest.Request, want []wantRequest)
 }
 
 func equalKeyboards(a, b [][]telegramtest.Button) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if len(a[i]) != len(b[i]) {
-			return false
-		}
-		for j := range a[i] {
-			if a[i][j] != b[i][j] {
-				return false
-			}
-		}
-	}
-	return true
+	return slices.EqualFunc(a, b, func(x, y []telegramtest.Button) bool { return slices.Equal(x, y) })
 }

@@ -159,20 +159,30 @@ func (s *Server) messageWireLocked(c *chat, m *Message) wireMessage {
 	return w
 }
 
-func (s *Server) sendMessage(c *call) (any, string, *apiError) {
-	plain, aerr := formatted(c.params["text"], c.params["parse_mode"])
+// textAndKeyboard validates the text and inline keyboard of sendMessage and
+// editMessageText; tooLong is the method's own description of an overlong text.
+func textAndKeyboard(params map[string]string, tooLong string) (string, [][]Button, *apiError) {
+	plain, aerr := formatted(params["text"], params["parse_mode"])
 	if aerr != nil {
-		return nil, "", aerr
+		return "", nil, aerr
 	}
 	if strings.TrimSpace(plain) == "" {
-		return nil, "", badRequest("message text is empty")
+		return "", nil, badRequest("message text is empty")
 	}
 	if textLength(plain) > MaxTextLength {
-		return nil, "", badRequest("message is too long")
+		return "", nil, badRequest("%s", tooLong)
 	}
-	kb, err := parseKeyboard(c.params["reply_markup"])
+	kb, err := parseKeyboard(params["reply_markup"])
 	if err != nil {
-		return nil, "", keyboardError(err)
+		return "", nil, keyboardError(err)
+	}
+	return plain, kb, nil
+}
+
+func (s *Server) sendMessage(c *call) (any, string, *apiError) {
+	plain, kb, aerr := textAndKeyboard(c.params, "message is too long")
+	if aerr != nil {
+		return nil, "", aerr
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -191,19 +201,9 @@ func (s *Server) editMessageText(c *call) (any, string, *apiError) {
 	if c.params["inline_message_id"] != "" {
 		return nil, "", badRequest("MESSAGE_ID_INVALID")
 	}
-	plain, aerr := formatted(c.params["text"], c.params["parse_mode"])
+	plain, kb, aerr := textAndKeyboard(c.params, "MESSAGE_TOO_LONG")
 	if aerr != nil {
 		return nil, "", aerr
-	}
-	if strings.TrimSpace(plain) == "" {
-		return nil, "", badRequest("message text is empty")
-	}
-	if textLength(plain) > MaxTextLength {
-		return nil, "", badRequest("MESSAGE_TOO_LONG")
-	}
-	kb, err := parseKeyboard(c.params["reply_markup"])
-	if err != nil {
-		return nil, "", keyboardError(err)
 	}
 	msgID, aerr := parseInt(c.params, "message_id", 0)
 	if aerr != nil {

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -136,18 +137,6 @@ func updateIDs(t *testing.T, a answer) []int {
 	return ids
 }
 
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
 func pngBytes(t *testing.T, w, h int) []byte {
 	t.Helper()
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
@@ -248,10 +237,10 @@ func TestGetUpdatesOffset(t *testing.T) {
 			s := newServer(t, telegramtest.Options{})
 			ids := []int{s.UserText(alice, "/start"), s.UserText(alice, "a"), s.UserText(alice, "b")}
 			got := updateIDs(t, form(t, s, "getUpdates", tt.params(ids)))
-			if want := tt.wantResult(ids); !equalInts(got, want) {
+			if want := tt.wantResult(ids); !slices.Equal(got, want) {
 				t.Fatalf("result %v, want %v", got, want)
 			}
-			if got, want := s.Pending(), tt.wantPending(ids); !equalInts(got, want) {
+			if got, want := s.Pending(), tt.wantPending(ids); !slices.Equal(got, want) {
 				t.Fatalf("pending %v, want %v", got, want)
 			}
 		})
@@ -272,7 +261,7 @@ func TestGetUpdatesLongPoll(t *testing.T) {
 		id := s.UserText(alice, "привіт")
 		select {
 		case a := <-got:
-			if ids := updateIDs(t, a); !equalInts(ids, []int{id}) {
+			if ids := updateIDs(t, a); !slices.Equal(ids, []int{id}) {
 				t.Fatalf("got %v, want [%d]", ids, id)
 			}
 		case <-ctx.Done():
@@ -710,7 +699,7 @@ func TestWebhook(t *testing.T) {
 		}
 		mu.Lock()
 		defer mu.Unlock()
-		if !equalInts(got, ids) {
+		if !slices.Equal(got, ids) {
 			t.Fatalf("delivered %v, want %v in order", got, ids)
 		}
 		info := form(t, s, "getWebhookInfo", nil)

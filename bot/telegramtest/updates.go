@@ -162,51 +162,51 @@ func (s *Server) chatWire(c *chat) wireChat {
 // UserText queues a text message from u and returns its update_id. A text
 // starting with "/" carries a bot_command entity, as Telegram adds one.
 func (s *Server) UserText(u User, text string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.chatLocked(u)
-	m := s.userMessageLocked(c, u)
-	m.Text = text
-	if strings.HasPrefix(text, "/") {
-		cmd, _, _ := strings.Cut(text, " ")
-		m.Entities = []wireEntity{{Type: "bot_command", Offset: 0, Length: len(utf16.Encode([]rune(cmd)))}}
-	}
-	c.messages = append(c.messages, &Message{ID: m.MessageID, ChatID: u.ID, Text: text, HTML: text, Date: time.Unix(m.Date, 0)})
-	return s.enqueueLocked(u.ID, wireUpdate{Message: m})
+	return s.userMessage(u, func(m *wireMessage, seen *Message) {
+		m.Text = text
+		if strings.HasPrefix(text, "/") {
+			cmd, _, _ := strings.Cut(text, " ")
+			m.Entities = []wireEntity{{Type: "bot_command", Offset: 0, Length: len(utf16.Encode([]rune(cmd)))}}
+		}
+		seen.Text = text
+	})
 }
 
 // UserPhoto queues a photo from u with an optional caption; fileID is the
 // file_id of the largest size.
 func (s *Server) UserPhoto(u User, fileID, caption string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.chatLocked(u)
-	m := s.userMessageLocked(c, u)
-	m.Caption = caption
-	m.Photo = []wirePhotoSize{
-		{FileID: fileID + "-s", FileUniqueID: "u" + fileID + "-s", Width: 90, Height: 60},
-		{FileID: fileID, FileUniqueID: "u" + fileID, Width: 1280, Height: 853},
-	}
-	c.messages = append(c.messages, &Message{ID: m.MessageID, ChatID: u.ID, Text: caption, HTML: caption, PhotoID: fileID, Date: time.Unix(m.Date, 0)})
-	return s.enqueueLocked(u.ID, wireUpdate{Message: m})
+	return s.userMessage(u, func(m *wireMessage, seen *Message) {
+		m.Caption = caption
+		m.Photo = []wirePhotoSize{
+			{FileID: fileID + "-s", FileUniqueID: "u" + fileID + "-s", Width: 90, Height: 60},
+			{FileID: fileID, FileUniqueID: "u" + fileID, Width: 1280, Height: 853},
+		}
+		seen.Text, seen.PhotoID = caption, fileID
+	})
 }
 
 // UserDocument queues a document from u.
 func (s *Server) UserDocument(u User, fileID, name string) int {
+	return s.userMessage(u, func(m *wireMessage, seen *Message) {
+		m.Document = &wireDocument{FileID: fileID, FileUniqueID: "u" + fileID, FileName: name, MimeType: "application/pdf"}
+		seen.Text = name
+	})
+}
+
+// userMessage queues a message from u that fill completes, both as sent
+// in the update and as the chat shows it.
+func (s *Server) userMessage(u User, fill func(m *wireMessage, seen *Message)) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c := s.chatLocked(u)
-	m := s.userMessageLocked(c, u)
-	m.Document = &wireDocument{FileID: fileID, FileUniqueID: "u" + fileID, FileName: name, MimeType: "application/pdf"}
-	c.messages = append(c.messages, &Message{ID: m.MessageID, ChatID: u.ID, Text: name, HTML: name, Date: time.Unix(m.Date, 0)})
-	return s.enqueueLocked(u.ID, wireUpdate{Message: m})
-}
-
-func (s *Server) userMessageLocked(c *chat, u User) *wireMessage {
 	from := u.wire()
-	id := c.nextID
+	m := &wireMessage{MessageID: c.nextID, From: &from, Chat: s.chatWire(c), Date: s.opts.Now().Unix()}
 	c.nextID++
-	return &wireMessage{MessageID: id, From: &from, Chat: s.chatWire(c), Date: s.opts.Now().Unix()}
+	seen := &Message{ID: m.MessageID, ChatID: u.ID, Date: time.Unix(m.Date, 0)}
+	fill(m, seen)
+	seen.HTML = seen.Text
+	c.messages = append(c.messages, seen)
+	return s.enqueueLocked(u.ID, wireUpdate{Message: m})
 }
 
 // UserPress queues u's press of the button with callback data on the bot's

@@ -44,6 +44,15 @@ func botEnv(t *testing.T, srv *telegramtest.Server) map[string]string {
 	}
 }
 
+// fakeTelegram starts the fake Bot API and returns it with the environment
+// of a bot using it.
+func fakeTelegram(t *testing.T, opts telegramtest.Options) (*telegramtest.Server, map[string]string) {
+	t.Helper()
+	srv := telegramtest.New(opts)
+	t.Cleanup(srv.Close)
+	return srv, botEnv(t, srv)
+}
+
 // runningBot is one `hromadabot run` process, in-process.
 type runningBot struct {
 	cancel context.CancelFunc
@@ -193,9 +202,7 @@ func TestRunNeedsToken(t *testing.T) {
 // TestRunResident: /start is answered, and /score answers with the index
 // and a photo.
 func TestRunResident(t *testing.T) {
-	srv := telegramtest.New(telegramtest.Options{})
-	defer srv.Close()
-	env := botEnv(t, srv)
+	srv, env := fakeTelegram(t, telegramtest.Options{})
 	b := startBot(t, env)
 
 	c := newConvo(t, srv, 5550001)
@@ -253,9 +260,7 @@ func reportUpToSummary(c *convo) {
 // TestRunCDTOReport: a CDTO joins with an invite code and reports; the
 // report is stored once, deduplicated on the update of the Save press.
 func TestRunCDTOReport(t *testing.T) {
-	srv := telegramtest.New(telegramtest.Options{})
-	defer srv.Close()
-	env := botEnv(t, srv)
+	srv, env := fakeTelegram(t, telegramtest.Options{})
 	b := startBot(t, env)
 	c := newConvo(t, srv, 5550002)
 	db, community := becomeCDTO(t, c, env)
@@ -283,9 +288,7 @@ func TestRunCDTOReport(t *testing.T) {
 // TestRunRestartMidDialog stops the bot in the middle of a report and starts
 // it again on the same database and Redis: the dialog goes on.
 func TestRunRestartMidDialog(t *testing.T) {
-	srv := telegramtest.New(telegramtest.Options{})
-	defer srv.Close()
-	env := botEnv(t, srv)
+	srv, env := fakeTelegram(t, telegramtest.Options{})
 	b := startBot(t, env)
 	c := newConvo(t, srv, 5550003)
 	becomeCDTO(t, c, env)
@@ -305,9 +308,7 @@ func TestRunRestartMidDialog(t *testing.T) {
 // killed right after; the next start gets the update again. The report is
 // stored once and the redelivered press is answered.
 func TestRunCrashBeforeConfirmation(t *testing.T) {
-	srv := telegramtest.New(telegramtest.Options{})
-	defer srv.Close()
-	env := botEnv(t, srv)
+	srv, env := fakeTelegram(t, telegramtest.Options{})
 	b := startBot(t, env)
 	c := newConvo(t, srv, 5550004)
 	db, community := becomeCDTO(t, c, env)
@@ -364,9 +365,7 @@ func freePort(t *testing.T) string {
 // the secret are answered; a request with a wrong secret gets 401 and is
 // not handled.
 func TestRunWebhook(t *testing.T) {
-	srv := telegramtest.New(telegramtest.Options{AllowHTTPWebhook: true, WebhookRetry: 20 * time.Millisecond})
-	defer srv.Close()
-	env := botEnv(t, srv)
+	srv, env := fakeTelegram(t, telegramtest.Options{AllowHTTPWebhook: true, WebhookRetry: 20 * time.Millisecond})
 	addr := "127.0.0.1:" + freePort(t)
 	hook := "http://" + addr + "/telegram/webhook"
 	env["HTTP_ADDR"] = addr
@@ -420,9 +419,7 @@ func TestRunWebhook(t *testing.T) {
 // TestRunBlockedUser: a reply refused with 403 marks the person blocked and
 // unsubscribed.
 func TestRunBlockedUser(t *testing.T) {
-	srv := telegramtest.New(telegramtest.Options{})
-	defer srv.Close()
-	env := botEnv(t, srv)
+	srv, env := fakeTelegram(t, telegramtest.Options{})
 	b := startBot(t, env)
 	c := newConvo(t, srv, 5550006)
 	c.send("/start")
