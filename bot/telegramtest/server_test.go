@@ -203,13 +203,13 @@ func TestGetUpdatesOffset(t *testing.T) {
 		},
 		{
 			name:        "OKOffsetConfirmsLowerIDs",
-			params:      func(ids []int) map[string]string { return map[string]string{"offset": itoa(ids[1])} },
+			params:      func(ids []int) map[string]string { return map[string]string{"offset": strconv.Itoa(ids[1])} },
 			wantResult:  func(ids []int) []int { return ids[1:] },
 			wantPending: func(ids []int) []int { return ids[1:] },
 		},
 		{
 			name:        "OKOffsetPastLastConfirmsAll",
-			params:      func(ids []int) map[string]string { return map[string]string{"offset": itoa(ids[2] + 1)} },
+			params:      func(ids []int) map[string]string { return map[string]string{"offset": strconv.Itoa(ids[2] + 1)} },
 			wantResult:  func([]int) []int { return []int{} },
 			wantPending: func([]int) []int { return []int{} },
 		},
@@ -247,17 +247,22 @@ func TestGetUpdatesOffset(t *testing.T) {
 	}
 }
 
-func itoa(n int) string { return strconv.Itoa(n) }
+// parkPoll starts a long poll and returns once the server holds it.
+func parkPoll(t *testing.T, ctx context.Context, s *telegramtest.Server) <-chan answer {
+	t.Helper()
+	got := make(chan answer, 1)
+	go func() { got <- form(t, s, "getUpdates", map[string]string{"timeout": "60"}) }()
+	if err := s.WaitPolling(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
 
 func TestGetUpdatesLongPoll(t *testing.T) {
 	t.Run("OKReturnsWhenQueued", func(t *testing.T) {
 		s := newServer(t, telegramtest.Options{})
 		ctx := testContext(t)
-		got := make(chan answer, 1)
-		go func() { got <- form(t, s, "getUpdates", map[string]string{"timeout": "60"}) }()
-		if err := s.WaitPolling(ctx); err != nil {
-			t.Fatal(err)
-		}
+		got := parkPoll(t, ctx, s)
 		id := s.UserText(alice, "привіт")
 		select {
 		case a := <-got:
@@ -277,11 +282,7 @@ func TestGetUpdatesLongPoll(t *testing.T) {
 	t.Run("ErrConflictSecondPoll", func(t *testing.T) {
 		s := newServer(t, telegramtest.Options{})
 		ctx := testContext(t)
-		first := make(chan answer, 1)
-		go func() { first <- form(t, s, "getUpdates", map[string]string{"timeout": "60"}) }()
-		if err := s.WaitPolling(ctx); err != nil {
-			t.Fatal(err)
-		}
+		first := parkPoll(t, ctx, s)
 		second := form(t, s, "getUpdates", nil)
 		if !second.OK {
 			t.Fatalf("second poll failed: %s", second.Description)
@@ -464,7 +465,7 @@ func TestEditMessageText(t *testing.T) {
 		MessageID int `json:"message_id"`
 	}
 	json.Unmarshal(sent.Result, &m)
-	id := itoa(m.MessageID)
+	id := strconv.Itoa(m.MessageID)
 	tests := []struct {
 		name      string
 		params    map[string]string
