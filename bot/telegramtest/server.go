@@ -49,6 +49,9 @@ type Options struct {
 	WebhookRetry time.Duration
 	// Now is the server's clock for message dates (default time.Now).
 	Now func() time.Time
+	// RecordLimit keeps only the latest requests (0: all), for long load
+	// runs; Requests, WaitFor and WaitN then see only those.
+	RecordLimit int
 }
 
 // Server is a running fake Bot API. All methods are safe for concurrent use.
@@ -67,6 +70,7 @@ type Server struct {
 	pollGen      int
 	parked       int
 	requests     []Request
+	seq          int
 	faults       map[string][]Fault
 	chats        map[int64]*chat
 	callbacks    map[string]*callback
@@ -467,9 +471,14 @@ func (s *Server) record(c *call, status int, errText string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.seq++
 	s.requests = append(s.requests, Request{
-		Seq: len(s.requests) + 1, Method: c.method, Params: params, Files: files, Status: status, Error: errText,
+		Seq: s.seq, Method: c.method, Params: params, Files: files, Status: status, Error: errText,
 	})
+	if n := s.opts.RecordLimit; n > 0 && len(s.requests) > 2*n {
+		// Trimmed in batches, so that recording stays cheap.
+		s.requests = append(s.requests[:0:0], s.requests[len(s.requests)-n:]...)
+	}
 	s.notifyLocked()
 }
 

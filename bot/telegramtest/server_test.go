@@ -770,3 +770,14 @@ func TestWaitFor(t *testing.T) {
 		t.Fatal("WaitFor returned without a matching request")
 	}
 }
+
+func TestRecordLimit(t *testing.T) {
+	s := newServer(t, telegramtest.Options{RecordLimit: 3})
+	for range 10 {
+		form(t, s, "getMe", nil)
+	}
+	reqs := s.Requests(nil)
+	if len(reqs) < 3 || len(reqs) > 6 || reqs[len(reqs)-1].Seq != 10 {
+		t.Fatalf("kept %d requests, the last #%d", len(reqs), reqs[len(reqs)-1].Seq)
+	}
+}
