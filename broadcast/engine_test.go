@@ -3,6 +3,7 @@ package broadcast_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -501,6 +502,33 @@ func TestQuietHoursValues(t *testing.T) {
 		t.Run("ErrInvalid", func(t *testing.T) {
 			if err := q.Validate(); err == nil {
 				t.Fatalf("%+v validated", q)
+			}
+		})
+	}
+}
+
+func TestNew(t *testing.T) {
+	clock := NewClock(tuesday)
+	db, _ := MustOpenDB(t, clock)
+	for _, tc := range []struct {
+		name string
+		edit func(c *broadcast.Config)
+		want string
+	}{
+		{"ErrStoreRequired", func(c *broadcast.Config) { c.Store = nil }, "Store is required"},
+		{"ErrLocalesRequired", func(c *broadcast.Config) { c.Locales = nil }, "Locales is required"},
+		{"ErrRateNegative", func(c *broadcast.Config) { c.Rate = -1 }, "rate -1"},
+		{"ErrConcurrencyNegative", func(c *broadcast.Config) { c.Concurrency = -2 }, "concurrency -2"},
+		{"ErrQuietHoursInvalid", func(c *broadcast.Config) { c.QuietHours = broadcast.QuietHours{Enabled: true, Start: 9, End: 9} }, "quiet hours 9-9"},
+		{"ErrReminderCronInvalid", func(c *broadcast.Config) { c.ReminderCron = "every monday" }, `reminder schedule "every monday"`},
+		{"ErrDigestCronInvalid", func(c *broadcast.Config) { c.DigestCron = "0 25 * * 5" }, `digest schedule "0 25 * * 5"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := broadcast.Config{Store: db, Locales: MustCatalog(t), Clock: clock}
+			tc.edit(&cfg)
+			s, err := broadcast.New(cfg)
+			if err == nil || s != nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New = %v, %v; want an error with %q", s, err, tc.want)
 			}
 		})
 	}

@@ -158,21 +158,12 @@ func createBroadcast(ctx context.Context, tx *txn, b *hromadabot.Broadcast, rs [
 	return true, nil
 }
 
-// Broadcast returns the job with the given id, or ENOTFOUND.
-func (db *DB) Broadcast(ctx context.Context, id int64) (*hromadabot.Broadcast, error) {
-	return db.getBroadcast(ctx, sqlSelectBroadcast, id, "broadcast %d not found")
-}
-
 // BroadcastByKey returns the job with the given idempotency key, or ENOTFOUND.
 func (db *DB) BroadcastByKey(ctx context.Context, key string) (*hromadabot.Broadcast, error) {
-	return db.getBroadcast(ctx, sqlSelectBroadcastByKey, key, "broadcast %q not found")
-}
-
-func (db *DB) getBroadcast(ctx context.Context, query string, arg any, notFound string) (*hromadabot.Broadcast, error) {
 	var b hromadabot.Broadcast
-	if err := db.read.GetContext(ctx, &b, query, arg); err != nil {
+	if err := db.read.GetContext(ctx, &b, sqlSelectBroadcastByKey, key); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
-			return nil, errNotFound("broadcast_not_found", notFound, arg)
+			return nil, errNotFound("broadcast_not_found", "broadcast %q not found", key)
 		}
 		return nil, fmt.Errorf("select broadcast: %w", err)
 	}
