@@ -39,10 +39,17 @@ func SearchKey(s string) string {
 			}
 			return r
 		}, w), "-")
+		if searchNoise[w] {
+			continue
+		}
+		// Checked again after transliteration: a soft sign vanishes ("ь-")
+		// and mixed scripts may spell a noise word, and the key must stay
+		// a key when normalized again.
+		w = strings.Trim(Transliterate(w), "-")
 		if w == "" || searchNoise[w] {
 			continue
 		}
-		out = append(out, Transliterate(w))
+		out = append(out, w)
 	}
 	return strings.Join(out, " ")
 }
