@@ -75,14 +75,10 @@ type Metrics struct {
 func New() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
-		Updates: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "updates_total",
-			Help: "Updates handled, by channel and kind (command, text, button, attachment).",
-		}, []string{"channel", "kind"}),
-		UpdateErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "update_errors_total",
-			Help: "Updates whose handling failed, by channel and kind.",
-		}, []string{"channel", "kind"}),
+		Updates: counterVec("updates_total",
+			"Updates handled, by channel and kind (command, text, button, attachment).", "channel", "kind"),
+		UpdateErrors: counterVec("update_errors_total",
+			"Updates whose handling failed, by channel and kind.", "channel", "kind"),
 		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: Namespace, Name: "update_duration_seconds",
 			Help:    "Time from receiving an update to having its replies, by channel and kind.",
@@ -92,30 +88,18 @@ func New() *Metrics {
 			Namespace: Namespace, Name: "replies_sent_total",
 			Help: "Messages the chat platform accepted.",
 		}),
-		RepliesFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "replies_failed_total",
-			Help: "Failed delivery attempts, by reason (retry_after, blocked, temporary, other); a retried message may fail more than once.",
-		}, []string{"reason"}),
-		StateOps: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "dialog_state_operations_total",
-			Help: "Dialog-state store operations, by operation.",
-		}, []string{"op"}),
-		StateErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "dialog_state_errors_total",
-			Help: "Dialog-state store operations that failed, by operation.",
-		}, []string{"op"}),
-		BroadcastSent: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "broadcast_sent",
-			Help: "Recipients of the latest broadcast job of each kind already done.",
-		}, []string{"kind"}),
-		BroadcastTotal: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: Namespace, Name: "broadcast_recipients",
-			Help: "Recipients of the latest broadcast job of each kind in all.",
-		}, []string{"kind"}),
-		BroadcastMessages: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: Namespace, Name: "broadcast_messages_total",
-			Help: "Broadcast recipients handled, by job kind and outcome (sent, failed, blocked, pending for a retry).",
-		}, []string{"kind", "outcome"}),
+		RepliesFailed: counterVec("replies_failed_total",
+			"Failed delivery attempts, by reason (retry_after, blocked, temporary, other); a retried message may fail more than once.", "reason"),
+		StateOps: counterVec("dialog_state_operations_total",
+			"Dialog-state store operations, by operation.", "op"),
+		StateErrors: counterVec("dialog_state_errors_total",
+			"Dialog-state store operations that failed, by operation.", "op"),
+		BroadcastSent: gaugeVec("broadcast_sent",
+			"Recipients of the latest broadcast job of each kind already done.", "kind"),
+		BroadcastTotal: gaugeVec("broadcast_recipients",
+			"Recipients of the latest broadcast job of each kind in all.", "kind"),
+		BroadcastMessages: counterVec("broadcast_messages_total",
+			"Broadcast recipients handled, by job kind and outcome (sent, failed, blocked, pending for a retry).", "kind", "outcome"),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
@@ -133,6 +117,14 @@ func New() *Metrics {
 		m.StateErrors.WithLabelValues(op)
 	}
 	return m
+}
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
+}
+
+func gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: Namespace, Name: name, Help: help}, labels)
 }
 
 // Handler serves the registry in the Prometheus exposition format.

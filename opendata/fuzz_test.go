@@ -109,28 +109,23 @@ func checkImport(t *testing.T, db *sqlite.DB, name string, data []byte, communit
 	}
 }
 
-// FuzzImportCSV feeds arbitrary CSV files through the reader, the parser
-// and the database of every community.
-func FuzzImportCSV(f *testing.F) {
+// fuzzImport runs checkImport on the fuzzer's files as the named file,
+// with or without the community of every row given.
+func fuzzImport(f *testing.F, name string) {
 	db, c := importDB(f)
 	f.Fuzz(func(t *testing.T, data []byte, forCommunity bool) {
 		var community *hromadabot.Community
 		if forCommunity {
 			community = c
 		}
-		checkImport(t, db, "import.csv", data, community)
+		checkImport(t, db, name, data, community)
 	})
 }
 
+// FuzzImportCSV feeds arbitrary CSV files through the reader, the parser
+// and the database of every community.
+func FuzzImportCSV(f *testing.F) { fuzzImport(f, "import.csv") }
+
 // FuzzImportXLSX does the same with workbooks: mostly broken archives,
 // which must be refused as such, and changed cells of real ones.
-func FuzzImportXLSX(f *testing.F) {
-	db, c := importDB(f)
-	f.Fuzz(func(t *testing.T, data []byte, forCommunity bool) {
-		var community *hromadabot.Community
-		if forCommunity {
-			community = c
-		}
-		checkImport(t, db, "import.xlsx", data, community)
-	})
-}
+func FuzzImportXLSX(f *testing.F) { fuzzImport(f, "import.xlsx") }
