@@ -73,20 +73,8 @@ type SystemClock struct{}
 // Now returns time.Now().
 func (SystemClock) Now() time.Time { return time.Now() }
 
-// Sleep waits d on a timer, or until ctx ends.
-func (SystemClock) Sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
+// Sleep waits d, or until ctx ends.
+func (SystemClock) Sleep(ctx context.Context, d time.Duration) error { return bot.Sleep(ctx, d) }
 
 // Defaults for Config fields left zero.
 const (
@@ -132,6 +120,9 @@ type Config struct {
 	// PollInterval is how often the engine looks for new jobs, such as an
 	// announcement stored by the command line; default 3 seconds.
 	PollInterval time.Duration
+	// Progress, when set, hears each job's count after every batch (for
+	// the metrics): messages sent and the job's recipients in all.
+	Progress func(kind string, sent, total int)
 	// Log gets progress and failures, with ids only; nil discards.
 	Log *slog.Logger
 }
@@ -152,6 +143,7 @@ type Service struct {
 	prefix   string
 	poll     time.Duration
 	log      *slog.Logger
+	progress func(kind string, sent, total int)
 	pace     *pacer
 
 	// owner names this process on the jobs it holds.
@@ -177,19 +169,20 @@ func New(cfg Config) (*Service, error) {
 		return nil, fmt.Errorf("broadcast: %w", err)
 	}
 	s := &Service{
-		store:   cfg.Store,
-		senders: make(map[string]Sender, len(cfg.Senders)),
-		loc:     cfg.Locales,
-		clock:   cfg.Clock,
-		tz:      cfg.Timezone,
-		rate:    cfg.Rate,
-		workers: cfg.Concurrency,
-		quiet:   cfg.QuietHours,
-		redis:   cfg.Redis,
-		prefix:  cfg.RedisPrefix,
-		poll:    cfg.PollInterval,
-		log:     cfg.Log,
-		owner:   rand.Text()[:12],
+		store:    cfg.Store,
+		senders:  make(map[string]Sender, len(cfg.Senders)),
+		loc:      cfg.Locales,
+		clock:    cfg.Clock,
+		tz:       cfg.Timezone,
+		rate:     cfg.Rate,
+		workers:  cfg.Concurrency,
+		quiet:    cfg.QuietHours,
+		redis:    cfg.Redis,
+		prefix:   cfg.RedisPrefix,
+		poll:     cfg.PollInterval,
+		log:      cfg.Log,
+		progress: cfg.Progress,
+		owner:    rand.Text()[:12],
 	}
 	if c, ok := s.redis.(*goredis.Client); ok && c == nil {
 		s.redis = nil // a nil client passed as the interface means no Redis

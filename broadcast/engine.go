@@ -108,6 +108,7 @@ func (s *Service) sendJob(ctx context.Context, job hromadabot.Broadcast) error {
 		return err
 	}
 	p := &progress{BroadcastProgress: *bp, loggedAt: s.clock.Now()}
+	s.observe(p)
 	s.log.InfoContext(ctx, "broadcast sending", s.progressAttrs(p)...)
 
 	var after int64
@@ -147,6 +148,7 @@ func (s *Service) sendJob(ctx context.Context, job hromadabot.Broadcast) error {
 			return err
 		}
 		p.add(results)
+		s.observe(p)
 		if now := s.clock.Now(); now.Sub(p.loggedAt) >= progressEvery {
 			p.loggedAt = now
 			s.log.InfoContext(ctx, "broadcast progress", s.progressAttrs(p)...)
@@ -179,6 +181,13 @@ func (s *Service) keepLease(ctx context.Context, id int64) (stop func()) {
 	return func() {
 		cancel()
 		wg.Wait()
+	}
+}
+
+// observe hands the job's count to the Progress hook, if any.
+func (s *Service) observe(p *progress) {
+	if s.progress != nil {
+		s.progress(p.Kind, p.Sent, p.Total)
 	}
 }
 

@@ -40,13 +40,20 @@ func TestSendPending(t *testing.T) {
 				}
 				return nil
 			}}
-			s := MustService(t, db, clock, snd, func(c *broadcast.Config) { c.QuietHours = kyivQuiet })
+			var lastSent, lastTotal, reports int
+			s := MustService(t, db, clock, snd, func(c *broadcast.Config) {
+				c.QuietHours = kyivQuiet
+				c.Progress = func(kind string, sent, total int) { reports, lastSent, lastTotal = reports+1, sent, total }
+			})
 			if err := s.SendPending(t.Context()); err != nil {
 				t.Fatal(err)
 			}
 			ds := snd.Deliveries()
 			AssertEachOnce(t, ds, chats)
 			AssertRate(t, ds, 1000)
+			if reports < 2 || lastSent != 10000 || lastTotal != 10000 {
+				t.Fatalf("progress hook heard %d times, last %d of %d; want several, last 10000 of 10000", reports, lastSent, lastTotal)
+			}
 			p := MustProgress(t, db, job.ID)
 			if p.Status != hromadabot.BroadcastDone || p.Sent != 10000 || p.Pending != 0 || p.Failed != 0 || p.FinishedAt == nil {
 				t.Fatalf("progress %+v", p)

@@ -3,6 +3,8 @@ package broadcast
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,12 +18,36 @@ type QuietHours struct {
 	Start, End int
 }
 
+// ParseQuietHours reads QUIET_HOURS: "21-8" (from 21:00 to 08:00) or "off".
+func ParseQuietHours(s string) (QuietHours, error) {
+	s = strings.TrimSpace(strings.ToLower(s))
+	if s == "off" || s == "none" {
+		return QuietHours{}, nil
+	}
+	from, to, ok := strings.Cut(s, "-")
+	start, err1 := strconv.Atoi(strings.TrimSpace(from))
+	end, err2 := strconv.Atoi(strings.TrimSpace(to))
+	if !ok || err1 != nil || err2 != nil {
+		return QuietHours{}, fmt.Errorf("%q must be hours like 21-8 (from 21:00 to 08:00) or off", s)
+	}
+	q := QuietHours{Enabled: true, Start: start, End: end}
+	return q, q.Validate()
+}
+
 // Validate reports hours that are not two different hours of the day.
 func (q QuietHours) Validate() error {
 	if q.Enabled && (q.Start < 0 || q.Start > 23 || q.End < 0 || q.End > 23 || q.Start == q.End) {
-		return fmt.Errorf("quiet hours %d-%d must be two different hours from 0 to 23", q.Start, q.End)
+		return fmt.Errorf("quiet hours %s must be two different hours from 0 to 23, or off", q)
 	}
 	return nil
+}
+
+// String writes the quiet hours as QUIET_HOURS takes them.
+func (q QuietHours) String() string {
+	if !q.Enabled {
+		return "off"
+	}
+	return strconv.Itoa(q.Start) + "-" + strconv.Itoa(q.End)
 }
 
 // Contains reports whether t, read in loc, falls within the quiet hours.

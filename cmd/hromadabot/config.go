@@ -15,6 +15,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/broadcast"
 )
 
 // Config is every setting of the bot, read from the environment once at
@@ -235,7 +236,7 @@ func (c *Config) Validate() error {
 	if _, err := cron.ParseStandard(c.DigestCron); err != nil {
 		return fmt.Errorf("DIGEST_CRON: %q is not a cron schedule (minute hour day month weekday): %v", c.DigestCron, err)
 	}
-	if err := c.QuietHours.validate(); err != nil {
+	if err := c.QuietHours.Validate(); err != nil {
 		return fmt.Errorf("QUIET_HOURS: %w", err)
 	}
 	return nil
@@ -350,54 +351,8 @@ func redactURL(s string) string {
 }
 
 // QuietHours is a daily span of hours, in the bot's time zone, when
-// broadcasts wait. Start 21 and End 8 mean from 21:00 to 08:00.
-type QuietHours struct {
-	Enabled    bool
-	Start, End int
-}
+// broadcasts wait (QUIET_HOURS).
+type QuietHours = broadcast.QuietHours
 
 // ParseQuietHours reads "21-8" (from 21:00 to 08:00) or "off".
-func ParseQuietHours(s string) (QuietHours, error) {
-	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "off" || s == "none" {
-		return QuietHours{}, nil
-	}
-	from, to, ok := strings.Cut(s, "-")
-	start, err1 := strconv.Atoi(strings.TrimSpace(from))
-	end, err2 := strconv.Atoi(strings.TrimSpace(to))
-	if !ok || err1 != nil || err2 != nil {
-		return QuietHours{}, fmt.Errorf("%q must be hours like 21-8 (from 21:00 to 08:00) or off", s)
-	}
-	q := QuietHours{Enabled: true, Start: start, End: end}
-	return q, q.validate()
-}
-
-func (q QuietHours) validate() error {
-	if !q.Enabled {
-		return nil
-	}
-	if q.Start < 0 || q.Start > 23 || q.End < 0 || q.End > 23 || q.Start == q.End {
-		return fmt.Errorf("%s must be two different hours from 0 to 23, or off", q)
-	}
-	return nil
-}
-
-// Contains reports whether t, read in loc, falls within the quiet hours.
-func (q QuietHours) Contains(t time.Time, loc *time.Location) bool {
-	if !q.Enabled {
-		return false
-	}
-	h := t.In(loc).Hour()
-	if q.Start < q.End {
-		return h >= q.Start && h < q.End
-	}
-	return h >= q.Start || h < q.End
-}
-
-// String writes the quiet hours as QUIET_HOURS takes them.
-func (q QuietHours) String() string {
-	if !q.Enabled {
-		return "off"
-	}
-	return strconv.Itoa(q.Start) + "-" + strconv.Itoa(q.End)
-}
+var ParseQuietHours = broadcast.ParseQuietHours

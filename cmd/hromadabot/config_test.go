@@ -93,7 +93,7 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrBroadcastRate", map[string]string{"BROADCAST_RATE": "fast"}, `BROADCAST_RATE: "fast" is not a whole number`},
 		{"ErrBroadcastRateZero", map[string]string{"BROADCAST_RATE": "0"}, "BROADCAST_RATE: must be from 1 to 1000"},
 		{"ErrQuietHours", map[string]string{"QUIET_HOURS": "evening"}, `QUIET_HOURS: "evening" must be hours like 21-8`},
-		{"ErrQuietHoursRange", map[string]string{"QUIET_HOURS": "21-24"}, "QUIET_HOURS: 21-24 must be two different hours from 0 to 23"},
+		{"ErrQuietHoursRange", map[string]string{"QUIET_HOURS": "21-24"}, "QUIET_HOURS: quiet hours 21-24 must be two different hours from 0 to 23"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {

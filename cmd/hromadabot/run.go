@@ -15,6 +15,7 @@ import (
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot"
 	"github.com/hromadabot/hromadabot/bot/telegram"
+	"github.com/hromadabot/hromadabot/broadcast"
 	"github.com/hromadabot/hromadabot/chart"
 	"github.com/hromadabot/hromadabot/dialogs"
 	"github.com/hromadabot/hromadabot/httpserver"
@@ -77,13 +78,14 @@ type Main struct {
 	Config Config
 	Log    *slog.Logger
 
-	DB       *sqlite.DB
-	States   dialogs.StateStore
-	Engine   *dialogs.Engine
-	Sender   *bot.Sender
-	Telegram *telegram.Channel
-	Metrics  *metrics.Metrics
-	HTTP     *httpserver.Server
+	DB        *sqlite.DB
+	States    dialogs.StateStore
+	Engine    *dialogs.Engine
+	Sender    *bot.Sender
+	Telegram  *telegram.Channel
+	Broadcast *broadcast.Service
+	Metrics   *metrics.Metrics
+	HTTP      *httpserver.Server
 
 	loc      *locales.Catalog
 	checks   map[string]func(context.Context) error
@@ -116,6 +118,8 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 
+	// The broadcast scheduler takes its per-slot lock in Redis when there is one.
+	var slotLocks goredis.UniversalClient
 	if cfg.RedisURL != "" {
 		opts, err := goredis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -123,6 +127,7 @@ func (m *Main) Open(ctx context.Context) error {
 		}
 		client := goredis.NewClient(opts)
 		m.closers = append(m.closers, client.Close)
+		slotLocks = client
 		states := redis.NewStateStore(client, redis.Options{Prefix: cfg.RedisPrefix, TTL: cfg.DialogTTL})
 		if err := states.Ping(ctx); err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
@@ -172,6 +177,25 @@ func (m *Main) Open(ctx context.Context) error {
 		GlobalRate: float64(cfg.BroadcastRate),
 		OnBlocked:  m.blocked,
 	})
+	m.Broadcast, err = broadcast.New(broadcast.Config{
+		Store:   db,
+		Senders: map[string]broadcast.Sender{hromadabot.PlatformTelegram: m.Sender},
+		Locales: m.loc,
+		// Broadcasts share the sender's global limit with replies to people
+		// chatting; they take at most four fifths of it, so replies never starve.
+		Rate:         max(1, cfg.BroadcastRate*4/5),
+		Timezone:     cfg.Timezone,
+		QuietHours:   cfg.QuietHours,
+		ReminderCron: cfg.ReminderCron,
+		DigestCron:   cfg.DigestCron,
+		Redis:        slotLocks,
+		RedisPrefix:  cfg.RedisPrefix,
+		Progress:     m.Metrics.BroadcastProgress,
+		Log:          m.Log,
+	})
+	if err != nil {
+		return err
+	}
 
 	extra := map[string]http.Handler{}
 	if cfg.WebhookURL != "" {
@@ -251,6 +275,8 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Log.Info("http listening", "addr", m.Addr())
 	received := make(chan error, 1)
 	go func() { received <- m.Telegram.Run(ctx, m.Handler(), m.Sender) }()
+	broadcasted := make(chan error, 1)
+	go func() { broadcasted <- m.Broadcast.Run(ctx) }()
 
 	var err error
 	select {
@@ -264,6 +290,10 @@ func (m *Main) Run(ctx context.Context) error {
 		if rerr := <-received; err == nil {
 			err = rerr
 		}
+	}
+	cancel()
+	if berr := <-broadcasted; err == nil {
+		err = berr
 	}
 	m.Log.Info("stopped")
 	return err
