@@ -123,6 +123,8 @@ type Config struct {
 	// Progress, when set, hears each job's count after every batch (for
 	// the metrics): messages sent and the job's recipients in all.
 	Progress func(kind string, sent, total int)
+	// Outcome, when set, counts each batch's results by recipient state.
+	Outcome func(kind, state string, n int)
 	// Log gets progress and failures, with ids only; nil discards.
 	Log *slog.Logger
 }
@@ -144,6 +146,7 @@ type Service struct {
 	poll     time.Duration
 	log      *slog.Logger
 	progress func(kind string, sent, total int)
+	outcome  func(kind, state string, n int)
 	pace     *pacer
 
 	// owner names this process on the jobs it holds.
@@ -182,6 +185,7 @@ func New(cfg Config) (*Service, error) {
 		poll:     cfg.PollInterval,
 		log:      cfg.Log,
 		progress: cfg.Progress,
+		outcome:  cfg.Outcome,
 		owner:    rand.Text()[:12],
 	}
 	if c, ok := s.redis.(*goredis.Client); ok && c == nil {

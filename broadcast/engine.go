@@ -149,6 +149,7 @@ func (s *Service) sendJob(ctx context.Context, job hromadabot.Broadcast) error {
 		}
 		p.add(results)
 		s.observe(p)
+		s.count(p.Kind, results)
 		if now := s.clock.Now(); now.Sub(p.loggedAt) >= progressEvery {
 			p.loggedAt = now
 			s.log.InfoContext(ctx, "broadcast progress", s.progressAttrs(p)...)
@@ -181,6 +182,20 @@ func (s *Service) keepLease(ctx context.Context, id int64) (stop func()) {
 	return func() {
 		cancel()
 		wg.Wait()
+	}
+}
+
+// count hands a batch's results, by state, to the Outcome hook, if any.
+func (s *Service) count(kind string, rs []hromadabot.RecipientResult) {
+	if s.outcome == nil {
+		return
+	}
+	byState := map[string]int{}
+	for _, r := range rs {
+		byState[r.State]++
+	}
+	for state, n := range byState {
+		s.outcome(kind, state, n)
 	}
 }
 

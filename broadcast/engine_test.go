@@ -41,9 +41,11 @@ func TestSendPending(t *testing.T) {
 				return nil
 			}}
 			var lastSent, lastTotal, reports int
+			outcomes := map[string]int{}
 			s := MustService(t, db, clock, snd, func(c *broadcast.Config) {
 				c.QuietHours = kyivQuiet
 				c.Progress = func(kind string, sent, total int) { reports, lastSent, lastTotal = reports+1, sent, total }
+				c.Outcome = func(kind, state string, n int) { outcomes[state] += n }
 			})
 			if err := s.SendPending(t.Context()); err != nil {
 				t.Fatal(err)
@@ -51,6 +53,9 @@ func TestSendPending(t *testing.T) {
 			ds := snd.Deliveries()
 			AssertEachOnce(t, ds, chats)
 			AssertRate(t, ds, 1000)
+			if outcomes[hromadabot.RecipientSent] != 10000 {
+				t.Fatalf("outcome hook counted %v, want 10000 sent", outcomes)
+			}
 			if reports < 2 || lastSent != 10000 || lastTotal != 10000 {
 				t.Fatalf("progress hook heard %d times, last %d of %d; want several, last 10000 of 10000", reports, lastSent, lastTotal)
 			}

@@ -191,6 +191,7 @@ func (m *Main) Open(ctx context.Context) error {
 		Redis:        slotLocks,
 		RedisPrefix:  cfg.RedisPrefix,
 		Progress:     m.Metrics.BroadcastProgress,
+		Outcome:      m.Metrics.BroadcastOutcome,
 		Log:          m.Log,
 	})
 	if err != nil {
