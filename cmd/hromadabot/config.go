@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -58,6 +59,11 @@ type Config struct {
 	DigestCron string
 	// BroadcastRate is the global limit of outgoing messages per second (BROADCAST_RATE).
 	BroadcastRate int
+	// SendRate is the sender's limit of messages per second over all chats,
+	// replies and broadcasts together (SEND_RATE): 0 (unset) keeps it at
+	// BroadcastRate, SendUnlimited lifts it for a local Bot API server or a
+	// load test. See SenderRate.
+	SendRate int
 	// QuietHours are hours in Timezone when broadcasts wait (QUIET_HOURS).
 	QuietHours QuietHours
 }
@@ -75,6 +81,9 @@ const (
 	DefaultBroadcastRate  = 25
 	DefaultQuietHours     = "21-8"
 )
+
+// SendUnlimited is the SendRate of SEND_RATE=off (or 0): no global limit.
+const SendUnlimited = -1
 
 // MaxBroadcastRate is the highest BROADCAST_RATE accepted: Telegram's paid
 // broadcast ceiling. Free bots should stay below 30.
@@ -175,6 +184,15 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 		c.BroadcastRate = n
 	}
+	if v, ok := get("SEND_RATE"); ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			c.SendRate = n
+		} else if v == "0" || strings.EqualFold(v, "off") {
+			c.SendRate = SendUnlimited
+		} else {
+			fail("SEND_RATE", fmt.Errorf("%q is not a positive whole number of messages per second, 0 or off", v))
+		}
+	}
 	if v, ok := get("QUIET_HOURS"); ok {
 		q, err := ParseQuietHours(v)
 		if err != nil {
@@ -224,6 +242,8 @@ func (c *Config) Validate() error {
 		return errors.New("BOT_TIMEZONE: must be set")
 	case c.BroadcastRate < 1 || c.BroadcastRate > MaxBroadcastRate:
 		return fmt.Errorf("BROADCAST_RATE: must be from 1 to %d messages per second", MaxBroadcastRate)
+	case c.SendRate < SendUnlimited:
+		return errors.New("SEND_RATE: must be a positive whole number of messages per second, 0 or off")
 	}
 	for _, ref := range c.AdminIDs {
 		if _, _, err := hromadabot.ParseUserRef(ref); err != nil {
@@ -240,6 +260,26 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("QUIET_HOURS: %w", err)
 	}
 	return nil
+}
+
+// SenderRate is the sender's global limit in messages per second:
+// SEND_RATE when set, +Inf for SEND_RATE=off, else BROADCAST_RATE.
+func (c *Config) SenderRate() float64 {
+	switch {
+	case c.SendRate == SendUnlimited:
+		return math.Inf(1)
+	case c.SendRate > 0:
+		return float64(c.SendRate)
+	}
+	return float64(c.BroadcastRate)
+}
+
+// sendRateString is SenderRate as SEND_RATE would say it.
+func (c *Config) sendRateString() string {
+	if c.SendRate == SendUnlimited {
+		return "off"
+	}
+	return strconv.FormatFloat(c.SenderRate(), 'f', -1, 64)
 }
 
 // IsAdmin reports whether the platform-qualified user ref ("telegram:12345")
@@ -327,6 +367,7 @@ func (c Config) attrs() []slog.Attr {
 		slog.String("reminder_cron", c.ReminderCron),
 		slog.String("digest_cron", c.DigestCron),
 		slog.Int("broadcast_rate", c.BroadcastRate),
+		slog.String("send_rate", c.sendRateString()),
 		slog.String("quiet_hours", c.QuietHours.String()),
 	}
 }

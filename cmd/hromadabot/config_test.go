@@ -3,6 +3,7 @@ package main_test
 import (
 	"bytes"
 	"log/slog"
+	"math"
 	"os"
 	"reflect"
 	"strings"
@@ -51,6 +52,7 @@ func TestLoadConfig(t *testing.T) {
 			"REMINDER_CRON":           "30 9 * * 2",
 			"DIGEST_CRON":             "0 17 * * 5",
 			"BROADCAST_RATE":          "10",
+			"SEND_RATE":               "30",
 			"QUIET_HOURS":             "off",
 		}))
 		if err != nil {
@@ -59,7 +61,7 @@ func TestLoadConfig(t *testing.T) {
 		if c.DatabasePath != "/data/hromada.db" || c.RedisPrefix != "test:" || c.DialogTTL != 2*time.Hour ||
 			c.TelegramAPIURL != "http://127.0.0.1:8081" || c.HTTPAddr != "127.0.0.1:9090" ||
 			!reflect.DeepEqual(c.AdminIDs, []string{"telegram:1", "viber:abc"}) || c.LogLevel != slog.LevelDebug ||
-			c.Timezone.String() != "UTC" || c.BroadcastRate != 10 || c.QuietHours.Enabled {
+			c.Timezone.String() != "UTC" || c.BroadcastRate != 10 || c.SendRate != 30 || c.QuietHours.Enabled {
 			t.Errorf("config: %+v", c)
 		}
 		if !c.IsAdmin("telegram:1") || c.IsAdmin("telegram:2") {
@@ -92,6 +94,8 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrDigestCron", map[string]string{"DIGEST_CRON": "0 25 * * 5"}, `DIGEST_CRON: "0 25 * * 5" is not a cron schedule`},
 		{"ErrBroadcastRate", map[string]string{"BROADCAST_RATE": "fast"}, `BROADCAST_RATE: "fast" is not a whole number`},
 		{"ErrBroadcastRateZero", map[string]string{"BROADCAST_RATE": "0"}, "BROADCAST_RATE: must be from 1 to 1000"},
+		{"ErrSendRate", map[string]string{"SEND_RATE": "fast"}, `SEND_RATE: "fast" is not a positive whole number of messages per second, 0 or off`},
+		{"ErrSendRateNegative", map[string]string{"SEND_RATE": "-5"}, `SEND_RATE: "-5" is not a positive whole number`},
 		{"ErrQuietHours", map[string]string{"QUIET_HOURS": "evening"}, `QUIET_HOURS: "evening" must be hours like 21-8`},
 		{"ErrQuietHoursRange", map[string]string{"QUIET_HOURS": "21-24"}, "QUIET_HOURS: quiet hours 21-24 must be two different hours from 0 to 23"},
 	}
@@ -105,6 +109,44 @@ func TestLoadConfig(t *testing.T) {
 				t.Errorf("error %q, want one line starting %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestSenderRate: the sender's global limit follows BROADCAST_RATE unless
+// SEND_RATE sets it, and SEND_RATE=off (or 0) lifts it.
+func TestSenderRate(t *testing.T) {
+	tests := []struct {
+		name string
+		env  map[string]string
+		want float64
+	}{
+		{"BroadcastRateByDefault", nil, 25},
+		{"BroadcastRateFollowed", map[string]string{"BROADCAST_RATE": "12"}, 12},
+		{"SendRateSet", map[string]string{"BROADCAST_RATE": "12", "SEND_RATE": "200"}, 200},
+		{"UnlimitedOff", map[string]string{"SEND_RATE": "off"}, math.Inf(1)},
+		{"UnlimitedOFF", map[string]string{"SEND_RATE": "OFF"}, math.Inf(1)},
+		{"UnlimitedZero", map[string]string{"SEND_RATE": "0"}, math.Inf(1)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := main.LoadConfig(getenv(tt.env))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.SenderRate(); got != tt.want {
+				t.Errorf("SenderRate() = %v, want %v", got, tt.want)
+			}
+			var logged bytes.Buffer
+			slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c)
+			if !strings.Contains(logged.String(), `"send_rate":`) || strings.Contains(logged.String(), "ERROR") {
+				t.Errorf("logged config %s", logged.String())
+			}
+		})
+	}
+	c := main.DefaultConfig()
+	c.SendRate = -2
+	if err := c.Validate(); err == nil || !strings.HasPrefix(err.Error(), "SEND_RATE: ") {
+		t.Errorf("SendRate -2: error %v, want one naming SEND_RATE", err)
 	}
 }
 

@@ -174,7 +174,7 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 	// The metrics see every delivery attempt, retries included.
 	m.Sender = bot.NewSender(m.Metrics.Transport(m.Telegram), bot.SenderOptions{
-		GlobalRate: float64(cfg.BroadcastRate),
+		GlobalRate: cfg.SenderRate(),
 		OnBlocked:  m.blocked,
 	})
 	m.Broadcast, err = broadcast.New(broadcast.Config{
