@@ -13,3 +13,9 @@ func RunMain(ctx context.Context, args []string, stdin io.Reader, getenv func(st
 	code = run(ctx, args, &env{stdin: stdin, stdout: &out, stderr: &errOut, getenv: getenv})
 	return out.String(), errOut.String(), code
 }
+
+// RunMainStreams runs a command line in-process as main does, writing to
+// the given streams as it goes.
+func RunMainStreams(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	return run(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr, getenv: getenv})
+}

@@ -19,6 +19,9 @@ import (
 var template, withReports string
 
 func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		os.Exit(runChild())
+	}
 	dir, err := os.MkdirTemp("", "hromadabot-cmd-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
