@@ -415,30 +415,7 @@ func (db *DB) ValuesAsOf(ctx context.Context, at time.Time) (map[int64]map[int]f
 }
 
 func valuesAsOf(ctx context.Context, tx *txn, at time.Time) (map[int64]map[int]float64, error) {
-	rows, err := tx.QueryContext(ctx, sqlSelectValuesAsOf, formatTime(at))
-	if err != nil {
-		return nil, fmt.Errorf("select values: %w", err)
-	}
-	defer rows.Close()
-	out := make(map[int64]map[int]float64)
-	for rows.Next() {
-		var cid int64
-		var iid int
-		var v float64
-		if err := rows.Scan(&cid, &iid, &v); err != nil {
-			return nil, fmt.Errorf("scan value: %w", err)
-		}
-		m := out[cid]
-		if m == nil {
-			m = make(map[int]float64, len(tx.db.plan.Indicators))
-			out[cid] = m
-		}
-		m[iid] = v
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("select values: %w", err)
-	}
-	return out, nil
+	return communityValues(ctx, tx, sqlSelectValuesAsOf, formatTime(at))
 }
 
 // ScoresAsOf scores every community for the year with its own plan and the
@@ -462,22 +439,13 @@ func (db *DB) ScoresAsOf(ctx context.Context, year int, at time.Time) (map[int64
 	if err != nil {
 		return nil, err
 	}
-	var targets []targetRow
-	if err := tx.SelectContext(ctx, &targets, sqlSelectAllCommunityTargets); err != nil {
-		return nil, fmt.Errorf("select community targets: %w", err)
-	}
-	own := make(map[int64][]targetRow)
-	for _, t := range targets {
-		own[t.CommunityID] = append(own[t.CommunityID], t)
+	planOf, err := communityPlans(ctx, tx)
+	if err != nil {
+		return nil, err
 	}
 	out := make(map[int64]hromadabot.Score, len(ids))
 	for _, id := range ids {
-		plan := &db.plan
-		if rows := own[id]; len(rows) > 0 {
-			p := db.plan.WithTargets(groupTargets(rows))
-			plan = &p
-		}
-		out[id] = hromadabot.ComputeScore(plan, values[id], year)
+		out[id] = hromadabot.ComputeScore(planOf(id), values[id], year)
 	}
 	return out, nil
 }

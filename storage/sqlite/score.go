@@ -67,27 +67,17 @@ func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error)
 	if err := tx.SelectContext(ctx, &cs, sqlSelectRankingCommunities); err != nil {
 		return nil, fmt.Errorf("select communities: %w", err)
 	}
-	values, err := allCurrentValues(ctx, tx)
+	values, err := communityValues(ctx, tx, sqlSelectAllCurrentValues)
 	if err != nil {
 		return nil, err
 	}
-	var targets []targetRow
-	if err := tx.SelectContext(ctx, &targets, sqlSelectAllCommunityTargets); err != nil {
-		return nil, fmt.Errorf("select community targets: %w", err)
+	planOf, err := communityPlans(ctx, tx)
+	if err != nil {
+		return nil, err
 	}
-	byCommunity := make(map[int64][]targetRow)
-	for _, t := range targets {
-		byCommunity[t.CommunityID] = append(byCommunity[t.CommunityID], t)
-	}
-
 	entries := make([]hromadabot.RankEntry, len(cs))
 	for i, c := range cs {
-		plan := &db.plan
-		if rows := byCommunity[c.ID]; len(rows) > 0 {
-			own := db.plan.WithTargets(groupTargets(rows))
-			plan = &own
-		}
-		s := hromadabot.ComputeScore(plan, values[c.ID], year)
+		s := hromadabot.ComputeScore(planOf(c.ID), values[c.ID], year)
 		entries[i] = hromadabot.RankEntry{
 			CommunityID: c.ID, Name: c.Name, Oblast: c.Oblast,
 			Index: s.Index, PlanFulfillment: s.PlanFulfillment,
@@ -96,11 +86,12 @@ func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error)
 	return hromadabot.Rank(entries), nil
 }
 
-// allCurrentValues returns every community's current values.
-func allCurrentValues(ctx context.Context, tx *txn) (map[int64]map[int]float64, error) {
-	rows, err := tx.QueryContext(ctx, sqlSelectAllCurrentValues)
+// communityValues reads rows of (community, indicator, value) that query
+// selects into community id → indicator id → value.
+func communityValues(ctx context.Context, tx *txn, query string, args ...any) (map[int64]map[int]float64, error) {
+	rows, err := tx.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("select current values: %w", err)
+		return nil, fmt.Errorf("select values: %w", err)
 	}
 	defer rows.Close()
 	out := make(map[int64]map[int]float64)
@@ -109,7 +100,7 @@ func allCurrentValues(ctx context.Context, tx *txn) (map[int64]map[int]float64, 
 		var iid int
 		var v float64
 		if err := rows.Scan(&cid, &iid, &v); err != nil {
-			return nil, fmt.Errorf("scan current value: %w", err)
+			return nil, fmt.Errorf("scan value: %w", err)
 		}
 		m := out[cid]
 		if m == nil {
@@ -119,7 +110,28 @@ func allCurrentValues(ctx context.Context, tx *txn) (map[int64]map[int]float64, 
 		m[iid] = v
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("select current values: %w", err)
+		return nil, fmt.Errorf("select values: %w", err)
 	}
 	return out, nil
+}
+
+// communityPlans reads every community's own targets in one query and
+// returns a function giving a community's plan: the default plan, or a copy
+// of it with the community's own targets.
+func communityPlans(ctx context.Context, tx *txn) (func(communityID int64) *hromadabot.Plan, error) {
+	var targets []targetRow
+	if err := tx.SelectContext(ctx, &targets, sqlSelectAllCommunityTargets); err != nil {
+		return nil, fmt.Errorf("select community targets: %w", err)
+	}
+	own := make(map[int64][]targetRow)
+	for _, t := range targets {
+		own[t.CommunityID] = append(own[t.CommunityID], t)
+	}
+	return func(communityID int64) *hromadabot.Plan {
+		if rows := own[communityID]; len(rows) > 0 {
+			p := tx.db.plan.WithTargets(groupTargets(rows))
+			return &p
+		}
+		return &tx.db.plan
+	}, nil
 }
