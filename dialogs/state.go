@@ -134,6 +134,28 @@ const (
 	actCancel      = "x"  // cancel the flow
 )
 
+// Command payloads are the buttons that stand for a command rather than
+// for a menu's choice. A broadcast message outlives every menu, so its
+// buttons carry these: pressing one is typing the command, which checks on
+// its own who may run it (/report is only for a CDTO, and for their own
+// community; /unsubscribe changes only the person who pressed it). Only
+// these exact payloads are taken as commands; any other payload that is not
+// the latest menu's is stale.
+const (
+	PayloadReport      = "/report"
+	PayloadUnsubscribe = "/unsubscribe"
+	PayloadScore       = "/score"
+	PayloadMenu        = "/menu"
+)
+
+// commandPayloads maps each command payload to its command.
+var commandPayloads = map[string]string{
+	PayloadReport:      "report",
+	PayloadUnsubscribe: "unsubscribe",
+	PayloadScore:       "score",
+	PayloadMenu:        "menu",
+}
+
 // payloadVersion starts every payload, so that the format can change
 // without old buttons being misread.
 const payloadVersion = "1"

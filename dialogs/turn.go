@@ -71,7 +71,11 @@ func (t *turn) run(stored []byte) ([]byte, error) {
 	}
 	var err error
 	name, arg, isCommand := parseCommand(t.ev.Text)
+	byButton, isCommandPayload := commandPayloads[t.ev.Payload]
 	switch {
+	case isCommandPayload:
+		// Stateless: it works whatever the dialog's state, even after a reset.
+		err = t.command(byButton, "")
 	case t.ev.Payload != "" && !ok:
 		// A button from before the reset means nothing any more.
 		t.mainMenu("")
