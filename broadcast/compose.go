@@ -19,7 +19,9 @@ import (
 // Button payloads. A broadcast message outlives any dialog menu, so its
 // buttons carry the command they stand for rather than a menu's payload:
 // the dialogs treat such a payload as the typed command, which checks on
-// its own who may run it.
+// its own who may run it. They are the dialogs' command payloads
+// (dialogs.PayloadReport, dialogs.PayloadUnsubscribe); a test holds them
+// equal.
 const (
 	PayloadReport      = "/report"
 	PayloadUnsubscribe = "/unsubscribe"
@@ -55,12 +57,37 @@ type Announcement struct {
 	Now bool
 	// Actor is who made it, for the audit log ("cli", "telegram:123").
 	Actor string
+	// Key, when set, makes storing it idempotent: an announcement with the
+	// key of a stored one stores nothing and returns that one. Empty means
+	// a new job every time.
+	Key string
 }
 
 // Announce stores an announcement job with its audience and returns it;
 // the running bot sends it. EINVALID for an unknown audience or an empty or
 // too long text.
 func Announce(ctx context.Context, store JobStore, a Announcement) (*hromadabot.Broadcast, error) {
+	rs, err := announcementRecipients(ctx, store, a)
+	if err != nil {
+		return nil, err
+	}
+	key := a.Key
+	if key == "" {
+		key = rand.Text()[:16]
+	}
+	b := &hromadabot.Broadcast{
+		Kind: hromadabot.BroadcastAnnouncement, Key: "announce:" + key,
+		OverrideQuiet: a.Now, CreatedBy: a.Actor,
+	}
+	if _, err := store.CreateBroadcast(ctx, b, rs); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// announcementRecipients checks an announcement's audience and text and
+// returns its recipients as of now, each with the message.
+func announcementRecipients(ctx context.Context, store JobStore, a Announcement) ([]hromadabot.Recipient, error) {
 	text := strings.TrimSpace(a.Text)
 	switch {
 	case a.Audience != AudienceCDTO && a.Audience != AudienceResidents && a.Audience != AudienceAll:
@@ -90,14 +117,7 @@ func Announce(ctx context.Context, store JobStore, a Announcement) (*hromadabot.
 			}
 		}
 	}
-	b := &hromadabot.Broadcast{
-		Kind: hromadabot.BroadcastAnnouncement, Key: "announce:" + rand.Text()[:16],
-		OverrideQuiet: a.Now, CreatedBy: a.Actor,
-	}
-	if _, err := store.CreateBroadcast(ctx, b, rs); err != nil {
-		return nil, err
-	}
-	return b, nil
+	return rs, nil
 }
 
 // reachable reports whether a broadcast can reach the user: a console

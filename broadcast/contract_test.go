@@ -9,7 +9,7 @@ import (
 
 // TestDialogsContract holds the values the dialogs and the broadcasts
 // exchange equal: the payloads of broadcast buttons, which the dialogs take
-// as commands.
+// as commands, and the audiences the dialogs' /broadcast asks for.
 func TestDialogsContract(t *testing.T) {
 	for _, tc := range []struct {
 		name            string
@@ -17,6 +17,9 @@ func TestDialogsContract(t *testing.T) {
 	}{
 		{"PayloadReport", broadcast.PayloadReport, dialogs.PayloadReport},
 		{"PayloadUnsubscribe", broadcast.PayloadUnsubscribe, dialogs.PayloadUnsubscribe},
+		{"AudienceCDTO", broadcast.AudienceCDTO, dialogs.AudienceCDTO},
+		{"AudienceResidents", broadcast.AudienceResidents, dialogs.AudienceResidents},
+		{"AudienceAll", broadcast.AudienceAll, dialogs.AudienceAll},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.broadcast != tc.dlgs {

@@ -46,6 +46,21 @@ type Store interface {
 	Stats(ctx context.Context, since time.Time) (*hromadabot.Stats, error)
 }
 
+// Announcer stores admins' announcements as broadcast jobs, which the
+// running bot's broadcast engine sends; broadcast.Announcer implements it.
+// audience is AudienceCDTO, AudienceResidents or AudienceAll; communityID
+// keeps it to one community, 0 meaning every one; text is plain text. A bad
+// audience or text is a domain error (EINVALID) whose reason the locales
+// explain.
+type Announcer interface {
+	// Preview checks an announcement as Announce would and returns how many
+	// people it would reach now, storing nothing.
+	Preview(ctx context.Context, audience string, communityID int64, text string) (recipients int, err error)
+	// Announce stores the announcement's job with its recipients. The same
+	// key stores one job: a repeated call returns the job stored first.
+	Announce(ctx context.Context, key, audience string, communityID int64, text, actor string) (jobID int64, recipients int, err error)
+}
+
 // StateStore keeps each chat's dialog state as opaque bytes. Update runs fn
 // with the chat's current state (nil when there is none) and stores what fn
 // returns, one update of a chat at a time; an error from fn stores nothing.
@@ -67,6 +82,9 @@ type Config struct {
 	Now func() time.Time
 	// Chart draws the score card's picture; nil sends the card without one.
 	Chart func(score *hromadabot.Score, plan *hromadabot.Plan, lang string) ([]byte, error)
+	// Announcer stores the announcements of /broadcast; nil answers
+	// /broadcast that broadcasting is not set up.
+	Announcer Announcer
 	// Log gets one line per failed event, with ids only; nil discards.
 	Log *slog.Logger
 }
@@ -80,6 +98,7 @@ type Engine struct {
 	admins []string
 	now    func() time.Time
 	chart  func(*hromadabot.Score, *hromadabot.Plan, string) ([]byte, error)
+	ann    Announcer
 	log    *slog.Logger
 }
 
@@ -107,6 +126,7 @@ func New(cfg Config) (*Engine, error) {
 		admins: slices.Clone(cfg.Admins),
 		now:    cfg.Now,
 		chart:  cfg.Chart,
+		ann:    cfg.Announcer,
 		log:    cfg.Log,
 	}
 	if e.now == nil {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot"
+	"github.com/hromadabot/hromadabot/broadcast"
 	"github.com/hromadabot/hromadabot/dialogs"
 	"github.com/hromadabot/hromadabot/locales"
 	"github.com/hromadabot/hromadabot/storage/memory"
@@ -139,8 +140,12 @@ type world struct {
 	states  dialogs.StateStore
 	eng     *dialogs.Engine
 	chart   func(*hromadabot.Score, *hromadabot.Plan, string) ([]byte, error)
-	updates atomic.Int64
-	c       map[string]*hromadabot.Community // by name; the first of same-named ones
+	// admins and announcer are the engine's configuration; restart
+	// applies a change.
+	admins    []string
+	announcer dialogs.Announcer
+	updates   atomic.Int64
+	c         map[string]*hromadabot.Community // by name; the first of same-named ones
 }
 
 func newWorld(t *testing.T, backend func(t *testing.T) stateBackend) *world {
@@ -171,7 +176,8 @@ func newWorld(t *testing.T, backend func(t *testing.T) stateBackend) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, db: db, clock: clk, c: map[string]*hromadabot.Community{}}
+	w := &world{t: t, db: db, clock: clk, c: map[string]*hromadabot.Community{},
+		admins: []string{adminRef}, announcer: broadcast.Announcer{Store: db}}
 	for i := range loaded {
 		if w.c[loaded[i].Name] == nil {
 			w.c[loaded[i].Name] = &loaded[i]
@@ -192,12 +198,13 @@ func (w *world) restart() {
 	w.t.Helper()
 	w.states = w.backend.open()
 	eng, err := dialogs.New(dialogs.Config{
-		Store:   w.db,
-		States:  w.states,
-		Locales: w.loc,
-		Admins:  []string{adminRef},
-		Now:     w.clock.Now,
-		Chart:   w.chart,
+		Store:     w.db,
+		States:    w.states,
+		Locales:   w.loc,
+		Admins:    w.admins,
+		Now:       w.clock.Now,
+		Chart:     w.chart,
+		Announcer: w.announcer,
 	})
 	if err != nil {
 		w.t.Fatal(err)

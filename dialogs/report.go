@@ -384,7 +384,7 @@ func (t *turn) draftReport() hromadabot.Report {
 func (t *turn) pressSave(payload) error {
 	d := t.st.Draft
 	if !t.user.IsCDTOOf(d.Community) {
-		t.st.Step, t.st.Draft = StepMenu, nil
+		t.st.rest()
 		t.say(t.tr("report.forbidden", nil))
 		return nil
 	}
@@ -412,7 +412,7 @@ func (t *turn) pressSave(payload) error {
 		if hromadabot.ErrorCode(err) == hromadabot.EINVALID {
 			return t.askValue(t.e.loc.Error(t.lang, err))
 		}
-		t.st.Step, t.st.Draft = StepMenu, nil
+		t.st.rest()
 		t.sayError(err, t.menuRow())
 		return nil
 	}
@@ -420,7 +420,8 @@ func (t *turn) pressSave(payload) error {
 	if err != nil {
 		return fmt.Errorf("score: %w", err)
 	}
-	t.st.Step, t.st.Draft, t.st.Ctx = StepMenu, nil, d.Community
+	t.st.rest()
+	t.st.Ctx = d.Community
 	t.say(t.tr("report.saved", locales.Args{
 		"ID": ind.ID, "Title": ind.Short.In(t.lang), "Value": t.e.loc.Value(t.lang, ind.Unit, r.Value),
 		"Index": after.Index, "Delta": t.delta(before.Index, after.Index),

@@ -48,7 +48,7 @@ func (t *turn) cmdCancel(string) error {
 }
 
 func (t *turn) pressCancel(payload) error {
-	t.st.Step, t.st.Draft = StepMenu, nil
+	t.st.rest()
 	return t.cmdCancel("")
 }
 
@@ -58,7 +58,7 @@ func (t *turn) cmdMenu(string) error {
 }
 
 func (t *turn) pressMenu(payload) error {
-	t.st.Step, t.st.Draft = StepMenu, nil
+	t.st.rest()
 	return t.cmdMenu("")
 }
 

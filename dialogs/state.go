@@ -26,6 +26,9 @@ const (
 	StepLower     Step = "lower"     // report: confirming a value lower than the current one
 	StepEvidence  Step = "evidence"  // report: optional comment, link or file
 	StepSummary   Step = "summary"   // report: Save or Cancel
+	StepAudience  Step = "audience"  // announcement: choosing who gets it
+	StepAnnounce  Step = "announce"  // announcement: entering the text
+	StepPreview   Step = "preview"   // announcement: the preview, Send or Cancel
 )
 
 // stateVersion is the layout of the stored state. A state of another
@@ -49,6 +52,8 @@ type state struct {
 	Offer []int64 `json:"offer,omitempty"`
 	// Draft is the report under way in the report steps.
 	Draft *draft `json:"draft,omitempty"`
+	// Ann is the announcement under way in the announcement steps.
+	Ann *announcement `json:"ann,omitempty"`
 }
 
 // draft is a report being composed.
@@ -64,6 +69,15 @@ type draft struct {
 	// EvidenceKind is "photo", "document" or "" for a link.
 	EvidenceKind string `json:"evidence_kind,omitempty"`
 	EvidenceName string `json:"evidence_name,omitempty"`
+}
+
+// announcement is an admin's announcement being composed.
+type announcement struct {
+	// Nonce makes storing it idempotent: a Send repeated after a failure
+	// stores one job.
+	Nonce    string `json:"nonce"`
+	Audience string `json:"audience,omitempty"`
+	Text     string `json:"text,omitempty"`
 }
 
 func newState() *state {
@@ -88,10 +102,31 @@ func decodeState(b []byte) (st *state, ok bool) {
 	if _, known := transitions[st.Step]; !known {
 		return newState(), false
 	}
-	if st.Step != StepMenu && st.Step != StepLanguage && st.Step != StepCommunity && (st.Draft == nil || st.Draft.Community <= 0) {
-		return newState(), false // a report step without its draft
+	if !st.complete() {
+		return newState(), false // a flow's step without the flow's data
 	}
 	return st, true
+}
+
+// complete reports whether the state holds what its step needs: the draft
+// in a report step, the announcement so far in an announcement step.
+func (st *state) complete() bool {
+	switch st.Step {
+	case StepMenu, StepLanguage, StepCommunity:
+		return true
+	case StepAudience:
+		return st.Ann != nil && st.Ann.Nonce != ""
+	case StepAnnounce:
+		return st.Ann != nil && st.Ann.Nonce != "" && slices.Contains(audiences, st.Ann.Audience)
+	case StepPreview:
+		return st.Ann != nil && st.Ann.Nonce != "" && slices.Contains(audiences, st.Ann.Audience) && st.Ann.Text != ""
+	}
+	return st.Draft != nil && st.Draft.Community > 0
+}
+
+// rest ends any flow under way: the dialog is back at the main menu.
+func (st *state) rest() {
+	st.Step, st.Draft, st.Ann = StepMenu, nil, nil
 }
 
 func (st *state) encode() []byte {
@@ -132,6 +167,8 @@ const (
 	actSkip        = "sk" // C: no evidence
 	actSave        = "sv" // C: save the report
 	actCancel      = "x"  // cancel the flow
+	actAudience    = "au" // N: the announcement's audience (index in audiences)
+	actSend        = "se" // send the announcement
 )
 
 // Command payloads are the buttons that stand for a command rather than
@@ -243,6 +280,9 @@ func init() {
 		StepLower:    {actLower: {community: true, run: (*turn).pressLower}, actCancel: cancel},
 		StepEvidence: {actSkip: {community: true, run: (*turn).pressSkip}, actCancel: cancel},
 		StepSummary:  {actSave: {community: true, run: (*turn).pressSave}, actCancel: cancel},
+		StepAudience: {actAudience: {run: (*turn).pressAudience}, actCancel: cancel},
+		StepAnnounce: {actCancel: cancel},
+		StepPreview:  {actSend: {run: (*turn).pressSend}, actCancel: cancel},
 	}
 	inputs = map[Step]func(t *turn) error{
 		StepMenu:      (*turn).typeSearch,
@@ -253,5 +293,8 @@ func init() {
 		StepLower:     (*turn).typeLower,
 		StepEvidence:  (*turn).typeEvidence,
 		StepSummary:   (*turn).typeSummary,
+		StepAudience:  (*turn).typeAudience,
+		StepAnnounce:  (*turn).typeAnnouncement,
+		StepPreview:   (*turn).typeAnnouncement,
 	}
 }

@@ -153,6 +153,7 @@ func init() {
 		"invite":      (*turn).cmdInvite,
 		"communities": (*turn).cmdCommunities,
 		"stats":       (*turn).cmdStats,
+		"broadcast":   (*turn).cmdBroadcast,
 	}
 }
 
@@ -164,7 +165,7 @@ func (t *turn) command(name, arg string) error {
 		return nil
 	}
 	if name != "help" {
-		t.st.Step, t.st.Draft = StepMenu, nil
+		t.st.rest()
 	}
 	return run(t, arg)
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot/console"
+	"github.com/hromadabot/hromadabot/broadcast"
 	"github.com/hromadabot/hromadabot/dialogs"
 	"github.com/hromadabot/hromadabot/locales"
 	"github.com/hromadabot/hromadabot/storage/memory"
@@ -81,6 +82,7 @@ const demoIntro = `hromadabot — демо в терміналі.
   /score Буча   — картка громади: індекс, місце, виконання плану
   /report       — звіт CDTO про поступ за індикатором
   /ranking      — рейтинг громад
+  /broadcast    — оголошення для CDTO чи мешканців (лише зберігається: демо нічого не надсилає)
   /help         — усі команди
 Кнопки пронумеровано: надішліть номер, щоб натиснути. Число як текст — з апострофом: '1.
 Вихід — Ctrl+D.
@@ -159,18 +161,20 @@ func cmdConsole(ctx context.Context, e *env, args []string) error {
 }
 
 // chat runs the dialogs on db with in-memory dialog state, in a console
-// as the given user.
+// as the given user. An admin's /broadcast stores its job in db, where the
+// bot running on the same database sends it; the console sends nothing.
 func chat(ctx context.Context, e *env, db *sqlite.DB, platform, userID string, admins []string) error {
 	loc, err := locales.New()
 	if err != nil {
 		return err
 	}
 	eng, err := dialogs.New(dialogs.Config{
-		Store:   db,
-		States:  memory.NewStateStore(0),
-		Locales: loc,
-		Admins:  admins,
-		Log:     slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Store:     db,
+		States:    memory.NewStateStore(0),
+		Locales:   loc,
+		Admins:    admins,
+		Announcer: broadcast.Announcer{Store: db},
+		Log:       slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		return err

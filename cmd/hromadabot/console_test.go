@@ -26,6 +26,10 @@ func TestDemo(t *testing.T) {
 		"1",    // [1] Пропустити
 		"1",    // [1] Зберегти
 		"/score Буча",
+		"/broadcast",
+		"3", // [3] 📢 Усі
+		"Нарада CDTO у четвер",
+		"1", // [1] 📨 Надіслати
 	}, "\n") + "\n"
 	stdout, stderr, code := main.RunMain(ctx, []string{"demo", "--db", path}, strings.NewReader(script), func(string) string { return "" })
 	if code != 0 {
@@ -41,6 +45,9 @@ func TestDemo(t *testing.T) {
 		"[1] Пропустити [2] ✖️ Скасувати",
 		"[1] 💾 Зберегти [2] ✖️ Скасувати",
 		"✅ Звіт збережено: 5. Чат-боти та онлайн-оплата — 55,5%.",
+		"[1] 👔 CDTO [2] 🏘 Мешканці [3] 📢 Усі",
+		"Кому: усім CDTO і підписникам дайджесту — 0 отримувачів.",
+		"✅ Розсилку № 1 збережено, але отримувачів зараз немає.",
 	} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("demo output lacks %q", want)
@@ -84,7 +91,10 @@ func TestDemo(t *testing.T) {
 	if !regexp.MustCompile(`Індекс громади: ` + regexp.QuoteMeta(index) + ` \(\+[0-9]+,[0-9]\)`).MatchString(stdout) {
 		t.Errorf("saved reply lacks the new index %s and its rise", index)
 	}
-	last := stdout[strings.LastIndex(stdout, "> /score Буча"):]
+	if js, err := db.Broadcasts(ctx, 10); err != nil || len(js) != 1 || js[0].Kind != hromadabot.BroadcastAnnouncement || js[0].CreatedBy != "console:demo" {
+		t.Errorf("demo broadcasts = %+v, %v; want the one announcement", js, err)
+	}
+	last := stdout[strings.LastIndex(stdout, "> /score Буча"):strings.LastIndex(stdout, "> /broadcast")]
 	if !strings.Contains(last, "Цифровий індекс "+strconv.Itoa(hromadabot.CurrentYear(db.Now()))+": "+index+" зі 100") {
 		t.Errorf("the second score card does not show the new index %s:\n%s", index, last)
 	}
@@ -107,18 +117,26 @@ func TestConsole(t *testing.T) {
 	t.Run("AsTelegramUserWithAdmins", func(t *testing.T) {
 		c := newCLI(t)
 		c.env["ADMIN_IDS"] = "telegram:77"
+		db := c.open()
+		cdto := mustCDTO(t, db, "88", "Ірпінь")
 		stdout, stderr, code := main.RunMain(ctx, []string{"console", "--as", "telegram:77"},
-			strings.NewReader("/invite Ірпінь\n/stats\n"), c.getenv)
+			strings.NewReader("/invite Ірпінь\n/stats\n/broadcast\n1\nНарада CDTO у четвер\n1\n"), c.getenv)
 		if code != 0 {
 			t.Fatalf("console: exit %d: %s", code, stderr)
 		}
 		if !regexp.MustCompile(`Код запрошення CDTO громади Ірпінська \(Київська обл\.\):\n[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}`).MatchString(stdout) ||
-			!strings.Contains(stdout, "За останні 7 днів") {
+			!strings.Contains(stdout, "За останні 7 днів") ||
+			!strings.Contains(stdout, "✅ Розсилку № 1 збережено: 1 отримувач.") {
 			t.Errorf("admin console output:\n%s", stdout)
 		}
-		u, err := c.open().UserByPlatform(ctx, hromadabot.PlatformTelegram, "77")
+		u, err := db.UserByPlatform(ctx, hromadabot.PlatformTelegram, "77")
 		if err != nil || u.Role != hromadabot.RoleResident {
 			t.Errorf("console user = %+v, %v", u, err)
+		}
+		// The job waits in the database for the running bot to send it.
+		rs, err := db.PendingRecipients(ctx, 1, 0, 10)
+		if err != nil || len(rs) != 1 || rs[0].UserID != cdto.ID || rs[0].Text != "Нарада CDTO у четвер" {
+			t.Errorf("pending recipients of the announcement = %+v, %v", rs, err)
 		}
 	})
 	tests := []struct {
@@ -152,4 +170,26 @@ func TestConsole(t *testing.T) {
 			}
 		})
 	}
+}
+
+// mustCDTO makes the Telegram user the CDTO of the community ref finds.
+func mustCDTO(t *testing.T, db *sqlite.DB, userID, ref string) *hromadabot.User {
+	t.Helper()
+	ctx := context.Background()
+	u, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, userID, hromadabot.LangUK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := db.FindCommunity(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := db.CreateInvite(ctx, c.ID, "cli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.AcceptInvite(ctx, code, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	return u
 }
