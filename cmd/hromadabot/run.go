@@ -149,7 +149,9 @@ func (m *Main) Open(ctx context.Context) error {
 		Locales: m.loc,
 		Admins:  cfg.AdminIDs,
 		Chart:   chart.ScoreCard,
-		Log:     m.Log,
+		// Admins' /broadcast stores a job; m.Broadcast sends it.
+		Announcer: broadcast.Announcer{Store: db},
+		Log:       m.Log,
 	})
 	if err != nil {
 		return err
