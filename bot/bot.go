@@ -76,7 +76,11 @@ type Image struct {
 // callback_data limit, in bytes).
 const MaxPayload = 64
 
-// Handler turns an event into replies.
+// Handler turns an event into replies. When the event could not be handled
+// for a passing reason (a store briefly unreachable), a handler returns the
+// replies that tell the person so together with a *TemporaryError: the
+// channel sends those replies once and hands the event over again later,
+// so that it is answered, not dropped.
 type Handler interface {
 	Handle(ctx context.Context, ev Event) ([]Reply, error)
 }

@@ -163,6 +163,18 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) ([]bot.Reply, error) 
 		e.log.ErrorContext(ctx, "dialog event failed",
 			"platform", ev.Platform, "chat", ev.ChatID, "user", ev.UserID, "update", ev.UpdateID, "err", err)
 		lang := hromadabot.NormalizeLanguage(ev.LanguageCode)
+		switch {
+		case ctx.Err() != nil:
+			return nil, err
+		case hromadabot.ErrorCode(err) == hromadabot.EINTERNAL:
+			// The database or the dialog state is out of reach: nothing
+			// changed, so the event is handled again once they answer.
+			return []bot.Reply{{Text: e.loc.T(lang, "reply.unavailable", nil)}}, &bot.TemporaryError{Err: err}
+		case hromadabot.ErrorReason(err) == "state_busy" || hromadabot.ErrorReason(err) == "state_lock_lost":
+			// Another process holds the chat, or held it when it died and its
+			// lock has not expired yet: try again shortly, without a word.
+			return nil, &bot.TemporaryError{Err: err}
+		}
 		return []bot.Reply{{Text: e.loc.Error(lang, err)}}, nil
 	}
 	return out, nil

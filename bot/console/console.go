@@ -148,11 +148,14 @@ func (c *Console) send(ctx context.Context, line string) error {
 		ev.Text = strings.TrimPrefix(line, "'")
 	}
 	replies, err := c.h.Handle(ctx, ev)
+	if perr := c.print(replies); perr != nil {
+		return perr
+	}
 	if err != nil {
 		_, werr := fmt.Fprintf(c.out, "(помилка: %v)\n\n", err)
 		return werr
 	}
-	return c.print(replies)
+	return nil
 }
 
 func (c *Console) print(replies []bot.Reply) error {

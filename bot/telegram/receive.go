@@ -178,7 +178,7 @@ func (c *Channel) work(ctx context.Context, stop <-chan struct{}, h bot.Handler,
 			// Cut off by shutdown: not handled, so not confirmed either.
 			return fmt.Errorf("%w: %v", errStopped, err)
 		}
-		if attempt >= j.attempts {
+		if attempt >= j.attempts || !bot.IsRetryable(err) {
 			break
 		}
 		c.log.Warn("telegram: handling failed, trying again", "update", id, "attempt", attempt, "err", err)
@@ -215,7 +215,12 @@ func (c *Channel) handle(ctx context.Context, h bot.Handler, s Sender, u tgbotap
 		return nil
 	}
 	replies, err := h.Handle(ctx, ev)
-	if err != nil {
+	if err != nil && !first {
+		// The replies that come with a failure ("temporarily unavailable")
+		// went out with the first attempt.
+		replies = nil
+	}
+	if err != nil && !bot.IsRetryable(err) {
 		return fmt.Errorf("handle update %d: %w", u.UpdateID, err)
 	}
 	for _, r := range replies {
@@ -227,6 +232,9 @@ func (c *Channel) handle(ctx context.Context, h bot.Handler, s Sender, u tgbotap
 		if err != nil {
 			c.log.Error("telegram: reply not delivered", "update", u.UpdateID, "chat", ev.ChatID, "err", err)
 		}
+	}
+	if err != nil {
+		return fmt.Errorf("handle update %d: %w", u.UpdateID, err)
 	}
 	return nil
 }

@@ -211,30 +211,52 @@ func TestRestartRedeliversUnhandled(t *testing.T) {
 	}
 }
 
-// TestHandlingFailureRetried retries a failed handling in polling mode and
-// confirms the update once it succeeded.
+// TestHandlingFailureRetried: a handling that fails for a passing reason
+// sends its "temporarily unavailable" reply once and is tried again until it
+// succeeds; any other failure is not tried again.
 func TestHandlingFailureRetried(t *testing.T) {
-	ctx := testContext(t)
-	srv := newServer(t, telegramtest.Options{})
-	srv.UserText(olena, "55")
-	var mu sync.Mutex
-	calls := 0
-	ch, _ := newChannel(t, srv, nil)
-	r := run(t, ch, &recorder{reply: func(ctx context.Context, ev bot.Event) ([]bot.Reply, error) {
-		mu.Lock()
-		defer mu.Unlock()
-		calls++
-		if calls == 1 {
-			return nil, errors.New("database is locked")
-		}
-		return echo(ctx, ev)
-	}}, nil)
-	if err := srv.WaitDrained(ctx); err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name        string
+		fail        func() ([]bot.Reply, error)
+		wantCalls   int
+		wantAnswers []string
+	}{
+		{"OKTemporaryRetried", func() ([]bot.Reply, error) {
+			return []bot.Reply{{Text: "unavailable"}}, &bot.TemporaryError{Err: errors.New("redis: connection refused")}
+		}, 3, []string{"unavailable", "re: 55"}},
+		{"ErrPermanentNotRetried", func() ([]bot.Reply, error) {
+			return nil, errors.New("no such table")
+		}, 1, nil},
 	}
-	r.stop(t)
-	if calls != 2 || len(telegramtest.BotMessages(srv.Chat(chatID))) != 1 {
-		t.Fatalf("handled %d times, %d answers", calls, len(telegramtest.BotMessages(srv.Chat(chatID))))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testContext(t)
+			srv := newServer(t, telegramtest.Options{})
+			srv.UserText(olena, "55")
+			var mu sync.Mutex
+			calls := 0
+			ch, _ := newChannel(t, srv, nil)
+			r := run(t, ch, &recorder{reply: func(ctx context.Context, ev bot.Event) ([]bot.Reply, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				calls++
+				if calls < 3 {
+					return tt.fail()
+				}
+				return echo(ctx, ev)
+			}}, nil)
+			if err := srv.WaitDrained(ctx); err != nil {
+				t.Fatal(err)
+			}
+			r.stop(t)
+			var answers []string
+			for _, m := range telegramtest.BotMessages(srv.Chat(chatID)) {
+				answers = append(answers, m.Text)
+			}
+			if calls != tt.wantCalls || strings.Join(answers, "|") != strings.Join(tt.wantAnswers, "|") {
+				t.Fatalf("handled %d times, answers %q; want %d times, %q", calls, answers, tt.wantCalls, tt.wantAnswers)
+			}
+		})
 	}
 }
 

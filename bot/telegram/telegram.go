@@ -36,7 +36,7 @@ const DefaultAPIURL = "https://api.telegram.org"
 const (
 	DefaultWorkers       = 16
 	DefaultPollTimeout   = 25 * time.Second
-	DefaultAttempts      = 3
+	DefaultAttempts      = 8
 	DefaultShutdownGrace = 10 * time.Second
 	// sendTimeout bounds one Bot API call other than the long poll.
 	sendTimeout = 30 * time.Second
@@ -59,9 +59,10 @@ type Config struct {
 	Workers int
 	// PollTimeout is the long-poll timeout of getUpdates (default 25s).
 	PollTimeout time.Duration
-	// Attempts is how many times a failed handling of one update is tried
-	// in polling mode before it is given up (default 3). In webhook mode
-	// Telegram's own redelivery retries instead.
+	// Attempts is how many times a handling that failed for a passing
+	// reason (bot.IsRetryable) is tried in polling mode before the update is
+	// given up (default 8: about a minute of backoff, enough for Redis to
+	// restart). In webhook mode Telegram's own redelivery retries instead.
 	Attempts int
 	// ShutdownGrace bounds how long in-flight updates may run after Run's
 	// context is cancelled (default 10s).

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -125,6 +126,7 @@ func (m *Main) Open(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}
+		redisLogOnce.Do(func() { goredis.SetLogger(redisLog{m.Log}) })
 		client := goredis.NewClient(opts)
 		m.closers = append(m.closers, client.Close)
 		slotLocks = client
@@ -321,6 +323,17 @@ func (m *Main) blocked(chatID string) {
 		return
 	}
 	m.Log.Info("user blocked the bot: marked blocked and unsubscribed", "user", u.ID)
+}
+
+// redisLog sends the Redis client's own messages (reconnection attempts)
+// to the bot's log instead of the standard logger. The client's logger is
+// global, so it is set once, by the first bot of the process.
+type redisLog struct{ log *slog.Logger }
+
+var redisLogOnce sync.Once
+
+func (l redisLog) Printf(ctx context.Context, format string, v ...any) {
+	l.log.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
 }
 
 // Close closes what Open opened, in reverse order.
