@@ -24,6 +24,10 @@ const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 // reaches it.
 var allowedUpdates = []string{"message", "callback_query"}
 
+// parkedAfter is how long a getUpdates call must have been waiting before
+// it is taken for parked in its long poll; an answer takes far less.
+const parkedAfter = 100 * time.Millisecond
+
 // busyPoll is how often getUpdates is called while the oldest unconfirmed
 // update is still being handled.
 const busyPoll = time.Second
@@ -288,6 +292,18 @@ func (t *tracker) add(id int) bool {
 	return true
 }
 
+// known reports whether an update was fetched before: it is being
+// handled, or was handled and confirmed.
+func (t *tracker) known(id int) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if id < t.offset {
+		return true
+	}
+	_, ok := t.done[id]
+	return ok
+}
+
 // finish marks an update handled and moves the offset past every handled
 // update at the front.
 func (t *tracker) finish(id int) {
@@ -347,9 +363,18 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 	for ctx.Err() == nil {
 		offset, _, progress := t.state()
 		pollCtx, cancel := context.WithCancel(ctx)
+		started := time.Now()
 		go func() {
 			select {
 			case <-progress:
+			case <-pollCtx.Done():
+				return
+			}
+			// Only a poll parked in its long wait is cut short: cutting one
+			// that is about to answer would throw its updates away, and its
+			// connection with them, again and again under load.
+			select {
+			case <-time.After(time.Until(started.Add(parkedAfter))):
 				cancel()
 			case <-pollCtx.Done():
 			}
@@ -385,6 +410,11 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 		t.sentOffset(offset)
 		fresh := 0
 		for _, raw := range raws {
+			if id, ok := peekUpdateID(raw); ok && t.known(id) {
+				// Fetched again only because it is not confirmed yet:
+				// decoding it again would be wasted.
+				continue
+			}
 			u, id, err := decodeUpdate(raw)
 			if err != nil {
 				// An update the library cannot read would block every later
@@ -446,6 +476,15 @@ func (c *Channel) getUpdates(ctx context.Context, offset, limit int, timeout tim
 		return json.Unmarshal(resp.Result, &raws)
 	})
 	return raws, err
+}
+
+// peekUpdateID reads only the update_id of a raw update.
+func peekUpdateID(raw json.RawMessage) (int, bool) {
+	var id struct {
+		UpdateID int `json:"update_id"`
+	}
+	err := json.Unmarshal(raw, &id)
+	return id.UpdateID, err == nil
 }
 
 func decodeUpdate(raw json.RawMessage) (tgbotapi.Update, int, error) {

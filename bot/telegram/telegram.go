@@ -141,7 +141,7 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 	if c.http == nil {
 		// No client-wide timeout: every call carries a context deadline,
 		// longer for the long poll than for sends.
-		c.http = &http.Client{}
+		c.http = &http.Client{Transport: NewTransport(cfg.Workers)}
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -161,6 +161,17 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 	}
 	c.api = api
 	return c, nil
+}
+
+// NewTransport returns the HTTP transport of a Channel with the given
+// number of workers: http.DefaultTransport keeping a connection open for
+// every worker and the poller. With the default's two idle connections per
+// host, the workers' concurrent calls would each open and close one of
+// their own.
+func NewTransport(workers int) *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = max(workers, 1) + 1
+	return t
 }
 
 // Username is the bot's @username, as getMe reported it.
