@@ -182,8 +182,12 @@ func help(ctx context.Context, e *env, args []string) int {
 
 func printCommands(w io.Writer) {
 	fmt.Fprint(w, "hromadabot is the chat bot of Ukraine's territorial communities for their digital transformation.\n\nUsage: hromadabot COMMAND [flags]\n\nCommands:\n")
+	width := 0
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.summary)
+		width = max(width, len(c.name))
+	}
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
 	fmt.Fprint(w, "\nRun 'hromadabot help COMMAND' for a command's flags. Commands that touch the database take --db PATH\n(default: $DATABASE_PATH, else ./hromada.db).\n")
 }
