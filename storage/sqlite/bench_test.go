@@ -16,14 +16,15 @@ import (
 )
 
 // The benchmarks run at two scales. "small" is 50 communities with half a
-// year of reports. "national" is all 1,469 communities with three years of
-// weekly reports on all 23 indicators, about 5.3 million reports: its
-// fixture is built once (half a minute, about a gigabyte) in a file under
-// os.TempDir() and reused by later runs; -short leaves it out.
+// year of reports and 2,000 residents. "national" is all 1,469 communities
+// with three years of weekly reports on all 23 indicators, about 5.3
+// million reports, and 100,000 residents: its fixture is built once (half
+// a minute, about a gigabyte) in a file under os.TempDir() and reused by
+// later runs; -short leaves it out.
 
 // fixtureVersion names the cached national fixture; bump it whenever the
 // generated data or the schema it is generated into changes.
-const fixtureVersion = 1
+const fixtureVersion = 2
 
 // benchNow is the benchmarks' clock: after the last generated report.
 var benchNow = time.Date(2028, 1, 3, 9, 0, 0, 0, time.UTC)
@@ -33,11 +34,12 @@ type benchScale struct {
 	name        string
 	communities int // 0 = the whole registry
 	weeks       int
+	residents   int
 }
 
 var (
-	smallScale    = benchScale{name: "small", communities: 50, weeks: 26}
-	nationalScale = benchScale{name: "national", weeks: 156}
+	smallScale    = benchScale{name: "small", communities: 50, weeks: 26, residents: 2000}
+	nationalScale = benchScale{name: "national", weeks: 156, residents: 100000}
 )
 
 // benchScales returns the scales to run: national unless -short.
@@ -113,7 +115,8 @@ func buildFixture(b *testing.B, path string, s benchScale) {
 	for _, step := range []struct {
 		q    string
 		args []any
-	}{{fixtureUsers, nil}, {fixtureReports, []any{s.weeks - 1}}, {fixtureCurrentValues, nil}, {`ANALYZE`, nil}} {
+	}{{fixtureUsers, nil}, {fixtureReports, []any{s.weeks - 1}}, {fixtureCurrentValues, nil},
+		{fixtureResidents, []any{s.residents}}, {`ANALYZE`, nil}} {
 		if _, err := raw.ExecContext(ctx, step.q, step.args...); err != nil {
 			b.Fatalf("build fixture: %v\n%s", err, step.q)
 		}
@@ -129,6 +132,16 @@ INSERT INTO users (platform, platform_id, language, role, community_id, subscrib
 SELECT 'telegram', 100000 + id, 'uk', 'cdto', id, 1, 0, '2025-01-01T09:00:00.000Z', '2025-01-01T09:00:00.000Z'
 FROM communities`
 
+	// Residents spread over the communities: one in ten speaks English, two
+	// in five take the weekly digest, one in 31 has blocked the bot.
+	fixtureResidents = `
+WITH RECURSIVE n (i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 - 1),
+c (id, k) AS (SELECT id, ROW_NUMBER() OVER (ORDER BY id) - 1 FROM communities)
+INSERT INTO users (platform, platform_id, language, role, community_id, subscribed, blocked, created_at, last_seen_at)
+SELECT 'telegram', 1000000 + i, CASE WHEN i % 10 = 0 THEN 'en' ELSE 'uk' END, 'resident', c.id,
+       i % 5 < 2, i % 31 = 0, '2025-03-01T09:00:00.000Z', '2025-06-01T09:00:00.000Z'
+FROM n JOIN c ON c.k = (n.i * 7919) % (SELECT COUNT(*) FROM communities)`
+
 	// Every CDTO reports every indicator weekly from 2025-01-06, at a
 	// community's own pace: percent values grow by 0.1–1.0 points a week,
 	// yes/no ones turn "yes" in some week. Rows go in (community, indicator,
@@ -143,7 +156,7 @@ SELECT c.id, i.id,
        strftime('%Y-%m-%dT%H:%M:%fZ', '2025-01-06 09:00:00', '+' || (w * 7) || ' days', '+' || ((c.id * 13 + i.id) % 600) || ' minutes'),
        ''
 FROM communities c
-JOIN users u ON u.community_id = c.id
+JOIN users u ON u.community_id = c.id AND u.role = 'cdto'
 CROSS JOIN indicators i
 CROSS JOIN weeks
 ORDER BY c.id, i.id, w`
@@ -244,6 +257,59 @@ func BenchmarkCreateReport(b *testing.B) {
 				r := &hromadabot.Report{CommunityID: ids[i%len(ids)], IndicatorID: ind.ID, Value: v, Source: hromadabot.SourceTelegram}
 				if _, err := db.CreateReport(ctx, r, "telegram:1"); err != nil {
 					b.Fatal(err)
+				}
+				i++
+			}
+		})
+	}
+}
+
+// BenchmarkDigestAudience is the weekly digest's first query: every
+// subscribed user who has not blocked the bot, the CDTOs (one a
+// community, all subscribed) and two in five of the residents among them.
+func BenchmarkDigestAudience(b *testing.B) {
+	ctx := context.Background()
+	for _, s := range benchScales() {
+		db := openFixture(b, fixturePath(b, s))
+		want := len(communityIDs(b, db))
+		for i := range s.residents {
+			if i%5 < 2 && i%31 != 0 {
+				want++
+			}
+		}
+		b.Run(s.name, func(b *testing.B) {
+			for b.Loop() {
+				us, err := db.Users(ctx, hromadabot.UserFilter{Subscribed: true, NotBlocked: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(us) != want {
+					b.Fatalf("%d subscribers, want %d", len(us), want)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkScoresAsOf scores every community as its values stood at a
+// time, from the report history: the digest does it for now and for a
+// week ago, the reminders for now.
+func BenchmarkScoresAsOf(b *testing.B) {
+	ctx := context.Background()
+	for _, s := range benchScales() {
+		db := openFixture(b, fixturePath(b, s))
+		n := len(communityIDs(b, db))
+		b.Run(s.name, func(b *testing.B) {
+			i := 0
+			for b.Loop() {
+				// This week and the one before, as the digest asks.
+				at := benchNow.AddDate(0, 0, -7*(i%2))
+				scores, err := db.ScoresAsOf(ctx, 2026, at)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(scores) != n {
+					b.Fatalf("%d communities scored, want %d", len(scores), n)
 				}
 				i++
 			}
