@@ -1,0 +1,4 @@
+package main
+
+// ParseSteps is parseSteps, for the tests.
+var ParseSteps = parseSteps
