@@ -118,7 +118,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.Float64Var(&o.dialogRate, "dialog-rate", 1000, "updates per second while opening those dialogs")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "an update unanswered this long counts as timed out")
 	fs.StringVar(&o.bot, "bot", "", "the hromadabot binary to run (default: built from this checkout)")
-	fs.StringVar(&o.only, "only", "", "measure only the `bot` or only the `echo` bot (default both)")
+	fs.StringVar(&o.only, "only", "", "measure only one of the two: bot or echo (default both)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, logs)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: REDIS_URL=redis://127.0.0.1:6379/0 loadtest [flags]\n\nLoad test of `hromadabot run` against a fake Bot API server; see the package documentation.\n\nFlags:")
