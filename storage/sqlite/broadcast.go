@@ -69,13 +69,20 @@ SELECT state, COUNT(*) FROM broadcast_recipients WHERE job_id = ? GROUP BY state
 
 	// The latest non-retracted report of every community and indicator
 	// created at or before a time: the current values as they were then.
+	// Every pair with a value now (current_values) is looked up in the
+	// report index as of the time: one short index walk per pair instead of
+	// a pass over the whole history. A pair without any report left has no
+	// value then either.
 	sqlSelectValuesAsOf = `
 SELECT community_id, indicator_id, value FROM (
-	SELECT community_id, indicator_id, value,
-	       ROW_NUMBER() OVER (PARTITION BY community_id, indicator_id ORDER BY created_at DESC, id DESC) AS n
-	FROM reports
-	WHERE retracted_at IS NULL AND created_at <= ?
-) WHERE n = 1`
+	SELECT cv.community_id, cv.indicator_id, (
+		SELECT r.value FROM reports r
+		WHERE r.community_id = cv.community_id AND r.indicator_id = cv.indicator_id
+		  AND r.retracted_at IS NULL AND r.created_at <= ?
+		ORDER BY r.created_at DESC, r.id DESC LIMIT 1
+	) AS value
+	FROM current_values cv
+) WHERE value IS NOT NULL`
 
 	sqlSelectCommunityIDs = `SELECT id FROM communities`
 
