@@ -1,6 +1,7 @@
 package hromadabot
 
 import (
+	"slices"
 	"sort"
 	"strings"
 )
@@ -23,19 +24,31 @@ type Ranking []RankEntry
 // alphabetical order, and assigns shared ranks to equal indexes. It sorts
 // the slice in place and returns it.
 func Rank(entries []RankEntry) Ranking {
-	sort.SliceStable(entries, func(i, j int) bool {
-		a, b := entries[i], entries[j]
-		if !sameIndex(a.Index, b.Index) {
-			return a.Index > b.Index
+	// Collation keys are made once per entry, not in every comparison.
+	type keyed struct {
+		entry        RankEntry
+		name, oblast []int
+	}
+	ks := make([]keyed, len(entries))
+	for i, e := range entries {
+		ks[i] = keyed{e, collationKey(e.Name), collationKey(e.Oblast)}
+	}
+	sort.SliceStable(ks, func(i, j int) bool {
+		a, b := &ks[i], &ks[j]
+		if !sameIndex(a.entry.Index, b.entry.Index) {
+			return a.entry.Index > b.entry.Index
 		}
-		if c := CompareUkrainian(a.Name, b.Name); c != 0 {
+		if c := slices.Compare(a.name, b.name); c != 0 {
 			return c < 0
 		}
-		if a.Oblast != b.Oblast {
-			return CompareUkrainian(a.Oblast, b.Oblast) < 0
+		if c := slices.Compare(a.oblast, b.oblast); c != 0 {
+			return c < 0
 		}
-		return a.CommunityID < b.CommunityID
+		return a.entry.CommunityID < b.entry.CommunityID
 	})
+	for i := range ks {
+		entries[i] = ks[i].entry
+	}
 	for i := range entries {
 		if i > 0 && sameIndex(entries[i].Index, entries[i-1].Index) {
 			entries[i].Rank = entries[i-1].Rank
@@ -77,22 +90,7 @@ var ukrainianRank = func() map[rune]int {
 // ignoring case and apostrophes; characters outside the alphabet sort after
 // it by code point.
 func CompareUkrainian(a, b string) int {
-	ra, rb := collationKey(a), collationKey(b)
-	for i := 0; i < len(ra) && i < len(rb); i++ {
-		if ra[i] != rb[i] {
-			if ra[i] < rb[i] {
-				return -1
-			}
-			return 1
-		}
-	}
-	switch {
-	case len(ra) < len(rb):
-		return -1
-	case len(ra) > len(rb):
-		return 1
-	}
-	return 0
+	return slices.Compare(collationKey(a), collationKey(b))
 }
 
 func collationKey(s string) []int {
