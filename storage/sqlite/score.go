@@ -3,6 +3,9 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/hromadabot/hromadabot"
 )
@@ -53,6 +56,59 @@ func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error)
 	if err := validateYear(year); err != nil {
 		return nil, err
 	}
+	writes := db.writes.Load()
+	if r, ok := db.rankings.get(year, writes); ok {
+		return r, nil
+	}
+	r, err := db.ranking(ctx, year)
+	if err != nil {
+		return nil, err
+	}
+	db.rankings.put(year, writes, r)
+	return slices.Clone(r), nil
+}
+
+// rankingTTL is how long a ranking is reused when nothing was written
+// through this DB: another process's report shows in the ranking after at
+// most this long.
+const rankingTTL = time.Second
+
+// rankingCache keeps each year's latest ranking for a moment: every score
+// card shows the community's rank, and scoring all 1,469 communities for
+// every card would be most of the bot's work.
+type rankingCache struct {
+	mu     sync.Mutex
+	byYear map[int]cachedRanking
+}
+
+type cachedRanking struct {
+	writes  uint64
+	at      time.Time
+	ranking hromadabot.Ranking
+}
+
+// get returns a copy of the year's ranking if it was made after the latest
+// write through this DB and less than rankingTTL ago.
+func (c *rankingCache) get(year int, writes uint64) (hromadabot.Ranking, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.byYear[year]
+	if !ok || e.writes != writes || time.Since(e.at) >= rankingTTL {
+		return nil, false
+	}
+	return slices.Clone(e.ranking), true
+}
+
+func (c *rankingCache) put(year int, writes uint64, r hromadabot.Ranking) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byYear == nil {
+		c.byYear = make(map[int]cachedRanking)
+	}
+	c.byYear[year] = cachedRanking{writes: writes, at: time.Now(), ranking: r}
+}
+
+func (db *DB) ranking(ctx context.Context, year int) (hromadabot.Ranking, error) {
 	tx, err := db.beginRead(ctx)
 	if err != nil {
 		return nil, err

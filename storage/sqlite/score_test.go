@@ -144,6 +144,34 @@ func TestRanking(t *testing.T) {
 		}
 	})
 
+	t.Run("OKCachedUntilWrite", func(t *testing.T) {
+		db, _ := MustOpenDB(t)
+		a := MustCreateCommunity(t, db, "Бучанська", "Київська")
+		b := MustCreateCommunity(t, db, "Ірпінська", "Київська")
+		MustCreateReport(t, db, a.ID, 1, 50, 0)
+		first, err := db.Ranking(ctx, 2025)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first[0].Rank = 99 // a caller's copy: the cache must not see it
+		again, err := db.Ranking(ctx, 2025)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again[0].CommunityID != a.ID || again[0].Rank != 1 {
+			t.Fatalf("ranking before the write = %+v", again)
+		}
+		// A report stored through this DB shows at once.
+		MustCreateReport(t, db, b.ID, 1, 80, 0)
+		after, err := db.Ranking(ctx, 2025)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after[0].CommunityID != b.ID || after[1].CommunityID != a.ID {
+			t.Fatalf("ranking after the write = %+v, want Ірпінська first", after)
+		}
+	})
+
 	t.Run("OKOwnTargets", func(t *testing.T) {
 		db, _ := MustOpenDB(t)
 		a := MustCreateCommunity(t, db, "Бучанська", "Київська")

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
@@ -51,6 +52,11 @@ type DB struct {
 	// plan is the default plan as stored, loaded once at Open. It is shared
 	// and must never be modified; Plan and DefaultPlan hand out copies.
 	plan hromadabot.Plan
+
+	// writes counts the write transactions committed through this DB; a
+	// cached ranking older than the latest write is not used.
+	writes   atomic.Uint64
+	rankings rankingCache
 }
 
 // Open opens (creating if needed) the database file at path, applies the
@@ -209,6 +215,7 @@ func (tx *txn) commit() error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	tx.db.writes.Add(1)
 	return nil
 }
 

@@ -1,0 +1,13 @@
+package sqlite
+
+import (
+	"context"
+
+	"github.com/hromadabot/hromadabot"
+)
+
+// RankingUncached scores and ranks every community without the ranking
+// cache, for the benchmark of the computation itself.
+func (db *DB) RankingUncached(ctx context.Context, year int) (hromadabot.Ranking, error) {
+	return db.ranking(ctx, year)
+}
