@@ -275,3 +275,36 @@ func TestNew(t *testing.T) {
 		}
 	})
 }
+
+// TestDeliverPhotoOnce: a picture is uploaded once and sent again by the
+// file_id Telegram gave it; a file_id Telegram no longer knows is replaced
+// by a new upload.
+func TestDeliverPhotoOnce(t *testing.T) {
+	ctx := testContext(t)
+	srv := newServer(t, telegramtest.Options{})
+	srv.AddUser(olena)
+	ch, _ := newChannel(t, srv, nil)
+	card := bot.Reply{Text: "Індекс", Image: &bot.Image{PNG: onePixelPNG()}}
+	out := bot.Outgoing{ChatID: strconv.Itoa(chatID), Reply: card}
+	for range 3 {
+		if err := ch.Deliver(ctx, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+	photos := srv.Requests(func(r telegramtest.Request) bool { return r.Method == "sendPhoto" })
+	if len(photos) != 3 || photos[0].Files["photo"].Data == nil || photos[1].Params["photo"] == "" || photos[2].Params["photo"] != photos[1].Params["photo"] {
+		t.Fatalf("sendPhoto calls %+v, want one upload then the same file_id twice", photos)
+	}
+
+	srv.Inject("sendPhoto", 1, telegramtest.Fault{Status: 400, Description: "Bad Request: wrong file identifier/HTTP URL specified"})
+	if err := ch.Deliver(ctx, out); err != nil {
+		t.Fatalf("a stale file_id must fall back to an upload: %v", err)
+	}
+	photos = srv.Requests(func(r telegramtest.Request) bool { return r.Method == "sendPhoto" })
+	if last := photos[len(photos)-1]; len(photos) != 5 || last.Files["photo"].Data == nil {
+		t.Fatalf("after a refused file_id: %d calls, last %+v; want a new upload", len(photos), last)
+	}
+	if n := len(telegramtest.BotMessages(srv.Chat(chatID))); n != 4 {
+		t.Fatalf("%d pictures in the chat, want 4", n)
+	}
+}

@@ -100,6 +100,8 @@ type Channel struct {
 	// recent remembers handled update ids so that an exact redelivery
 	// within this process (a webhook retry after a lost 200) is skipped.
 	recent *recentSet
+	// photos maps pictures already uploaded to their Telegram file_id.
+	photos photoIDs
 
 	mu      sync.Mutex
 	pool    *pool // set while Run is receiving
@@ -349,7 +351,15 @@ func (c *Channel) sendPhoto(ctx context.Context, chatID int64, r bot.Reply, kb *
 	if name == "" {
 		name = "chart.png"
 	}
-	photo := tgbotapi.NewPhoto(chatID, tgbotapi.FileBytes{Name: name, Bytes: r.Image.PNG})
+	key := photoKey(r.Image.PNG)
+	var file tgbotapi.RequestFileData = tgbotapi.FileBytes{Name: name, Bytes: r.Image.PNG}
+	fileID, known := c.photos.get(key)
+	if known {
+		// Telegram keeps what was uploaded: the same picture is sent by
+		// its file_id, without drawing bandwidth again.
+		file = tgbotapi.FileID(fileID)
+	}
+	photo := tgbotapi.NewPhoto(chatID, file)
 	captioned := strings.TrimSpace(r.Text) != "" && textLength(r.Text) <= maxCaption
 	if captioned {
 		photo.Caption = r.Text
@@ -360,10 +370,27 @@ func (c *Channel) sendPhoto(ctx context.Context, chatID int64, r bot.Reply, kb *
 	} else if strings.TrimSpace(r.Text) == "" && kb != nil {
 		photo.ReplyMarkup = kb
 	}
-	if err := c.call(ctx, "sendPhoto", sendTimeout, func(api *tgbotapi.BotAPI) error {
-		_, err := api.Send(photo)
+	err := c.call(ctx, "sendPhoto", sendTimeout, func(api *tgbotapi.BotAPI) error {
+		m, err := api.Send(photo)
+		if err == nil && len(m.Photo) > 0 {
+			c.photos.put(key, m.Photo[len(m.Photo)-1].FileID)
+		}
 		return err
-	}); err != nil {
+	})
+	var te *Error
+	if known && errors.As(err, &te) && te.Code == http.StatusBadRequest {
+		// The file_id is no longer good: upload the picture again.
+		c.photos.drop(key)
+		photo.File = tgbotapi.FileBytes{Name: name, Bytes: r.Image.PNG}
+		err = c.call(ctx, "sendPhoto", sendTimeout, func(api *tgbotapi.BotAPI) error {
+			m, err := api.Send(photo)
+			if err == nil && len(m.Photo) > 0 {
+				c.photos.put(key, m.Photo[len(m.Photo)-1].FileID)
+			}
+			return err
+		})
+	}
+	if err != nil {
 		return err
 	}
 	if captioned || strings.TrimSpace(r.Text) == "" {

@@ -150,7 +150,8 @@ func (m *Main) Open(ctx context.Context) error {
 		States:  m.States,
 		Locales: m.loc,
 		Admins:  cfg.AdminIDs,
-		Chart:   chart.ScoreCard,
+		// 64 cards of about 100 KB: what is asked for again is not drawn again.
+		Chart: chart.NewCache(64).ScoreCard,
 		// Admins' /broadcast stores a job; m.Broadcast sends it.
 		Announcer: broadcast.Announcer{Store: db},
 		Log:       m.Log,

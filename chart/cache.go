@@ -1,0 +1,79 @@
+package chart
+
+import (
+	"container/list"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+
+	"github.com/hromadabot/hromadabot"
+)
+
+// Cache keeps the latest score cards, keyed by everything a card shows, so
+// that a card asked for again (the same community, or any communities whose
+// scores are alike, such as all that have not reported yet) is not drawn
+// again. It is safe for concurrent use.
+type Cache struct {
+	max int
+
+	mu    sync.Mutex
+	order *list.List // of *cached, most recently used first
+	byKey map[[sha256.Size]byte]*list.Element
+}
+
+type cached struct {
+	key [sha256.Size]byte
+	png []byte
+}
+
+// NewCache returns a cache of at most max cards (about 100 KB each).
+func NewCache(max int) *Cache {
+	return &Cache{max: max, order: list.New(), byKey: make(map[[sha256.Size]byte]*list.Element)}
+}
+
+// ScoreCard returns ScoreCard(score, plan, lang), drawn once per distinct card.
+func (c *Cache) ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang string) ([]byte, error) {
+	key := cardKey(score, plan, lang)
+	c.mu.Lock()
+	if e, ok := c.byKey[key]; ok {
+		c.order.MoveToFront(e)
+		png := e.Value.(*cached).png
+		c.mu.Unlock()
+		return png, nil
+	}
+	c.mu.Unlock()
+
+	png, err := ScoreCard(score, plan, lang)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.byKey[key]; !ok {
+		c.byKey[key] = c.order.PushFront(&cached{key: key, png: png})
+		for c.order.Len() > c.max {
+			last := c.order.Back()
+			c.order.Remove(last)
+			delete(c.byKey, last.Value.(*cached).key)
+		}
+	}
+	return png, nil
+}
+
+// cardKey digests what the card draws: the language, the year, the index
+// and fulfilment in its title, and each indicator's title, completion,
+// target and status.
+func cardKey(score *hromadabot.Score, plan *hromadabot.Plan, lang string) [sha256.Size]byte {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s|%d|%.6f|%.6f", lang, score.Year, score.Index, score.PlanFulfillment)
+	for _, is := range score.Indicators {
+		title := ""
+		if ind, ok := plan.Indicator(is.ID); ok {
+			title = ind.Short.In(lang)
+		}
+		fmt.Fprintf(h, "|%d:%s:%.6f:%.6f:%s", is.ID, title, is.Completion, is.Target, is.Status)
+	}
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	return key
+}

@@ -1,0 +1,51 @@
+package chart_test
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/chart"
+)
+
+func TestCache(t *testing.T) {
+	plan := hromadabot.DefaultPlan()
+	score := func(latest map[int]float64) *hromadabot.Score {
+		s := hromadabot.ComputeScore(&plan, latest, 2026)
+		return &s
+	}
+	c := chart.NewCache(2)
+	first, err := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := chart.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(first, direct) {
+		t.Fatal("a cached card differs from the one drawn directly")
+	}
+	again, _ := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
+	if &again[0] != &first[0] {
+		t.Fatal("the same card was drawn again instead of taken from the cache")
+	}
+	for _, tt := range []struct {
+		name   string
+		latest map[int]float64
+		lang   string
+	}{{"OtherValue", map[int]float64{1: 60}, "uk"}, {"OtherLanguage", map[int]float64{1: 50}, "en"}} {
+		other, err := c.ScoreCard(score(tt.latest), &plan, tt.lang)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Equal(other, first) {
+			t.Errorf("%s: got the cached card of another score", tt.name)
+		}
+	}
+	// Two other cards since: the first was the least recently used and is gone.
+	evicted, _ := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
+	if &evicted[0] == &first[0] || !bytes.Equal(evicted, first) {
+		t.Fatal("the cache kept more cards than its size, or drew a different card")
+	}
+}
