@@ -370,25 +370,22 @@ func (c *Channel) sendPhoto(ctx context.Context, chatID int64, r bot.Reply, kb *
 	} else if strings.TrimSpace(r.Text) == "" && kb != nil {
 		photo.ReplyMarkup = kb
 	}
-	err := c.call(ctx, "sendPhoto", sendTimeout, func(api *tgbotapi.BotAPI) error {
-		m, err := api.Send(photo)
-		if err == nil && len(m.Photo) > 0 {
-			c.photos.put(key, m.Photo[len(m.Photo)-1].FileID)
-		}
-		return err
-	})
-	var te *Error
-	if known && errors.As(err, &te) && te.Code == http.StatusBadRequest {
-		// The file_id is no longer good: upload the picture again.
-		c.photos.drop(key)
-		photo.File = tgbotapi.FileBytes{Name: name, Bytes: r.Image.PNG}
-		err = c.call(ctx, "sendPhoto", sendTimeout, func(api *tgbotapi.BotAPI) error {
+	send := func() error {
+		return c.call(ctx, "sendPhoto", sendTimeout, func(api *tgbotapi.BotAPI) error {
 			m, err := api.Send(photo)
 			if err == nil && len(m.Photo) > 0 {
 				c.photos.put(key, m.Photo[len(m.Photo)-1].FileID)
 			}
 			return err
 		})
+	}
+	err := send()
+	var te *Error
+	if known && errors.As(err, &te) && te.Code == http.StatusBadRequest {
+		// The file_id is no longer good: upload the picture again.
+		c.photos.drop(key)
+		photo.File = tgbotapi.FileBytes{Name: name, Bytes: r.Image.PNG}
+		err = send()
 	}
 	if err != nil {
 		return err
