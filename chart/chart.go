@@ -23,13 +23,14 @@ import (
 	"github.com/hromadabot/hromadabot"
 )
 
-// Picture geometry in points; at dpi the picture is 1200 pixels wide.
+// Picture geometry in points; at dpi the picture is 900 pixels wide, sharp on
+// a phone and a quarter of the pixels (and the drawing time) of 1200.
 const (
 	width     = vg.Length(900)
 	rowHeight = vg.Length(26)
 	header    = vg.Length(78)
 	footer    = vg.Length(50)
-	dpi       = 96
+	dpi       = 72
 )
 
 // Colours by status (colour-blind safe: blue/orange contrast) and for the

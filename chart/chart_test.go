@@ -73,9 +73,9 @@ func TestScoreCard(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Bars are large areas; the legend swatches alone are about 250
+			// Bars are large areas; the legend swatches alone are about 140
 			// pixels per colour.
-			const legendOnly = 1000
+			const legendOnly = 400
 			counts := colourCounts(t, img, green, blue, orange)
 			for i, c := range []struct {
 				name string
