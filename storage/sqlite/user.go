@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/hromadabot/hromadabot"
 )
@@ -44,6 +45,16 @@ func (db *DB) EnsureUser(ctx context.Context, platform, platformID, language str
 	if _, _, err := hromadabot.ParseUserRef(platform + ":" + platformID); err != nil {
 		return nil, err
 	}
+	// Most updates come from someone seen a moment ago: read them without
+	// queueing for the one writer.
+	var seen hromadabot.User
+	err := db.read.GetContext(ctx, &seen, sqlSelectUserByPlatform, platform, platformID)
+	switch {
+	case err == nil && db.now().Sub(seen.LastSeenAt) < lastSeenPrecision:
+		return &seen, nil
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return nil, fmt.Errorf("select user: %w", err)
+	}
 	tx, err := db.beginWrite(ctx)
 	if err != nil {
 		return nil, err
@@ -56,6 +67,10 @@ func (db *DB) EnsureUser(ctx context.Context, platform, platformID, language str
 	}
 	return u, tx.commit()
 }
+
+// lastSeenPrecision is how stale a user's last_seen_at may be: contacts
+// closer together than this write nothing.
+const lastSeenPrecision = time.Minute
 
 func ensureUser(ctx context.Context, tx *txn, platform, platformID, language string) (*hromadabot.User, error) {
 	now := formatTime(tx.now)

@@ -28,6 +28,30 @@ func TestEnsureUser(t *testing.T) {
 		}
 	})
 
+	t.Run("OKContactWithinAMinuteWritesNothing", func(t *testing.T) {
+		db, clock := MustOpenDB(t)
+		first, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, "12345", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(30 * time.Second)
+		again, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, "12345", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if again.ID != first.ID || !again.LastSeenAt.Equal(first.LastSeenAt) {
+			t.Fatalf("again = %+v, want the first contact's last_seen_at %v kept", again, first.LastSeenAt)
+		}
+		clock.Add(time.Minute)
+		later, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, "12345", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !later.LastSeenAt.Equal(clock.Now()) {
+			t.Fatalf("last_seen_at = %v after a minute, want %v", later.LastSeenAt, clock.Now())
+		}
+	})
+
 	t.Run("OKLaterContact", func(t *testing.T) {
 		db, clock := MustOpenDB(t)
 		first, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, "12345", "")
