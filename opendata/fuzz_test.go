@@ -46,7 +46,7 @@ var rowlessReasons = map[string]bool{
 	"import_empty": true, "community_required": true,
 }
 
-var rowPrefix = regexp.MustCompile(`^row ([0-9]+)(, column ([^:]+))?: `)
+var rowPrefix = regexp.MustCompile(`^row ([0-9]+)(, column ("(?:[^"\\]|\\.)*"|[^:"]+))?: `)
 
 // checkImport reads, parses and stores a file as `hromadabot import` does
 // and checks the promises of an import: a bad file is refused with an
@@ -72,6 +72,9 @@ func checkImport(t *testing.T, db *sqlite.DB, name string, data []byte, communit
 			row, _ := strconv.Atoi(m[1])
 			if row < 1 || (strings.HasSuffix(name, ".csv") && row > bytes.Count(data, []byte("\n"))+1) {
 				t.Fatalf("%s: %q names row %d of a file of %d lines", stage, msg, row, bytes.Count(data, []byte("\n"))+1)
+			}
+			if uq, err := strconv.Unquote(m[3]); err == nil {
+				m[3] = uq
 			}
 			if e.Field != "" && m[3] != e.Field && m[3] != "" {
 				t.Fatalf("%s: %q names column %q, the error's field is %q", stage, msg, m[3], e.Field)

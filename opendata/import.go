@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/hromadabot/hromadabot"
 )
@@ -407,7 +409,11 @@ func (p *parser) target(out *Import, ind *hromadabot.Indicator, year, line int, 
 func cellErrorf(line int, col, format string, args ...any) error {
 	msg := fmt.Sprintf(format, args...)
 	if col != "" {
-		msg = fmt.Sprintf("row %d, column %s: %s", line, col, msg)
+		name := col
+		if strings.ContainsAny(col, ":,\"") || strings.TrimSpace(col) != col || !utf8.ValidString(col) || strings.IndexFunc(col, unicode.IsControl) >= 0 {
+			name = strconv.Quote(col) // a header cell such as ":" must not read as part of the message
+		}
+		msg = fmt.Sprintf("row %d, column %s: %s", line, name, msg)
 	} else {
 		msg = fmt.Sprintf("row %d: %s", line, msg)
 	}
