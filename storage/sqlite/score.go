@@ -56,22 +56,26 @@ func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error)
 	if err := validateYear(year); err != nil {
 		return nil, err
 	}
-	writes := db.writes.Load()
-	if r, ok := db.rankings.get(year, writes); ok {
+	writes, now := db.writes.Load(), db.Now()
+	if r, ok := db.rankings.get(year, writes, now); ok {
 		return r, nil
 	}
 	r, err := db.ranking(ctx, year)
 	if err != nil {
 		return nil, err
 	}
-	db.rankings.put(year, writes, r)
+	db.rankings.put(year, writes, now, r)
 	return slices.Clone(r), nil
 }
 
-// rankingTTL is how long a ranking is reused when nothing was written
-// through this DB: another process's report shows in the ranking after at
-// most this long.
-const rankingTTL = time.Second
+// A ranking is reused for up to rankingTTL while nothing is written through
+// this DB, so another process's report shows within a second; after a write
+// it is still reused for rankingMinAge, so that reports saved many times a
+// second do not each cost a national ranking.
+const (
+	rankingTTL    = time.Second
+	rankingMinAge = 250 * time.Millisecond
+)
 
 // rankingCache keeps each year's latest ranking for a moment: every score
 // card shows the community's rank, and scoring all 1,469 communities for
@@ -87,25 +91,28 @@ type cachedRanking struct {
 	ranking hromadabot.Ranking
 }
 
-// get returns a copy of the year's ranking if it was made after the latest
-// write through this DB and less than rankingTTL ago.
-func (c *rankingCache) get(year int, writes uint64) (hromadabot.Ranking, bool) {
+// get returns a copy of the year's ranking if it is fresh enough at now.
+func (c *rankingCache) get(year int, writes uint64, now time.Time) (hromadabot.Ranking, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byYear[year]
-	if !ok || e.writes != writes || time.Since(e.at) >= rankingTTL {
+	if !ok {
+		return nil, false
+	}
+	age := now.Sub(e.at)
+	if age < 0 || age >= rankingTTL || (e.writes != writes && age >= rankingMinAge) {
 		return nil, false
 	}
 	return slices.Clone(e.ranking), true
 }
 
-func (c *rankingCache) put(year int, writes uint64, r hromadabot.Ranking) {
+func (c *rankingCache) put(year int, writes uint64, now time.Time, r hromadabot.Ranking) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.byYear == nil {
 		c.byYear = make(map[int]cachedRanking)
 	}
-	c.byYear[year] = cachedRanking{writes: writes, at: time.Now(), ranking: r}
+	c.byYear[year] = cachedRanking{writes: writes, at: now, ranking: r}
 }
 
 func (db *DB) ranking(ctx context.Context, year int) (hromadabot.Ranking, error) {
