@@ -109,15 +109,7 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	cdto := newConvo(t, srv, 5560000)
 	db, community := becomeCDTO(t, cdto, env)
 	reportUpToSummary(cdto)
-	if err := srv.WaitDrained(cdto.ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.WaitPolling(cdto.ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv.Inject("getUpdates", 1<<20, telegramtest.Disconnect())
-	save := cdto.press("💾 Зберегти")
-	cdto.expect("✅ Звіт збережено")
+	save := saveUnconfirmed(cdto)
 	p.kill(t)
 	srv.Clear("getUpdates")
 

@@ -257,6 +257,24 @@ func reportUpToSummary(c *convo) {
 	c.expect("Перевірте звіт:")
 }
 
+// saveUnconfirmed presses Save at the report's summary so that the bot
+// handles it but can never confirm it: once every update so far is
+// confirmed and the bot waits in a long poll, getUpdates stops reaching the
+// server. It returns the press's update id.
+func saveUnconfirmed(c *convo) int {
+	c.t.Helper()
+	if err := c.srv.WaitDrained(c.ctx); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := c.srv.WaitPolling(c.ctx); err != nil {
+		c.t.Fatal(err)
+	}
+	c.srv.Inject("getUpdates", 1<<20, telegramtest.Disconnect())
+	save := c.press("💾 Зберегти")
+	c.expect("✅ Звіт збережено")
+	return save
+}
+
 // TestRunCDTOReport: a CDTO joins with an invite code and reports; the
 // report is stored once, deduplicated on the update of the Save press.
 func TestRunCDTOReport(t *testing.T) {
@@ -313,19 +331,7 @@ func TestRunCrashBeforeConfirmation(t *testing.T) {
 	c := newConvo(t, srv, 5550004)
 	db, community := becomeCDTO(t, c, env)
 	reportUpToSummary(c)
-
-	// Every update so far is confirmed and the bot waits in a long poll:
-	// from now on getUpdates never reaches the server, so nothing more is
-	// confirmed.
-	if err := srv.WaitDrained(c.ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := srv.WaitPolling(c.ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv.Inject("getUpdates", 1<<20, telegramtest.Disconnect())
-	save := c.press("💾 Зберегти")
-	c.expect("✅ Звіт збережено")
+	save := saveUnconfirmed(c)
 	b.stop(t)
 	if p := srv.Pending(); len(p) != 1 || p[0] != save {
 		t.Fatalf("pending %v, want the handled but unconfirmed %d", p, save)
