@@ -277,7 +277,7 @@ func (w *world) user(userID string) *hromadabot.User {
 // reports returns the stored (not retracted) reports of a community.
 func (w *world) reports(name string) []hromadabot.Report {
 	w.t.Helper()
-	rs, err := w.db.Reports(context.Background(), sqlite.ReportFilter{CommunityID: w.community(name).ID})
+	rs, err := w.db.Reports(context.Background(), hromadabot.ReportFilter{CommunityID: w.community(name).ID})
 	if err != nil {
 		w.t.Fatal(err)
 	}

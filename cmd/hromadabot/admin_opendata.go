@@ -110,7 +110,7 @@ func dataset(ctx context.Context, db *sqlite.DB, year int) (*opendata.Dataset, e
 			if _, ok := latest[ind.ID]; !ok {
 				continue
 			}
-			rs, err := db.Reports(ctx, sqlite.ReportFilter{CommunityID: c.ID, IndicatorID: ind.ID, Limit: 1})
+			rs, err := db.Reports(ctx, hromadabot.ReportFilter{CommunityID: c.ID, IndicatorID: ind.ID, Limit: 1})
 			if err != nil {
 				return nil, fmt.Errorf("report of community %d, indicator %d: %w", c.ID, ind.ID, err)
 			}

@@ -12,7 +12,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/hromadabot/hromadabot"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 // reported returns a command line whose database has all communities and
@@ -139,7 +138,7 @@ func TestExport(t *testing.T) {
 // history returns every stored report, oldest first, without the fields
 // that differ between databases.
 func history(t *testing.T, c *cli) []hromadabot.Report {
-	rs, err := c.open().Reports(context.Background(), sqlite.ReportFilter{})
+	rs, err := c.open().Reports(context.Background(), hromadabot.ReportFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/hromadabot/hromadabot"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
@@ -140,7 +139,7 @@ func TestReport(t *testing.T) {
 		if len(got) != 2 || got[5] != 60 || got[11] != 1 {
 			t.Errorf("current values %v, want 5: 60 and 11: 1", got)
 		}
-		rs, err := c.open().Reports(context.Background(), sqlite.ReportFilter{CommunityID: c.communityID("Бучанська"), IndicatorID: 5})
+		rs, err := c.open().Reports(context.Background(), hromadabot.ReportFilter{CommunityID: c.communityID("Бучанська"), IndicatorID: 5})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -72,7 +72,7 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := db.Reports(ctx, sqlite.ReportFilter{CommunityID: buch.ID, IndicatorID: 5})
+	rs, err := db.Reports(ctx, hromadabot.ReportFilter{CommunityID: buch.ID, IndicatorID: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

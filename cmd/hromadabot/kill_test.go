@@ -15,9 +15,9 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot/telegramtest"
 	main "github.com/hromadabot/hromadabot/cmd/hromadabot"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 // childEnv makes the test binary run `hromadabot run` as main would, so
@@ -171,7 +171,7 @@ func TestRunSurvivesSIGKILL(t *testing.T) {
 	}
 	p.stop(t)
 
-	rs, err := db.Reports(cdto.ctx, sqlite.ReportFilter{CommunityID: community})
+	rs, err := db.Reports(cdto.ctx, hromadabot.ReportFilter{CommunityID: community})
 	if err != nil {
 		t.Fatal(err)
 	}

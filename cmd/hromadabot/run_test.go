@@ -14,6 +14,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 
+	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot/telegramtest"
 	main "github.com/hromadabot/hromadabot/cmd/hromadabot"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
@@ -286,7 +287,7 @@ func TestRunCDTOReport(t *testing.T) {
 	save := c.press("💾 Зберегти")
 	c.expect("✅ Звіт збережено: 1. Аналіз даних громади — 55%")
 
-	rs, err := db.Reports(c.ctx, sqlite.ReportFilter{CommunityID: community})
+	rs, err := db.Reports(c.ctx, hromadabot.ReportFilter{CommunityID: community})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +345,7 @@ func TestRunCrashBeforeConfirmation(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.expect() // the redelivered press got an answer
-	rs, err := db.Reports(c.ctx, sqlite.ReportFilter{CommunityID: community})
+	rs, err := db.Reports(c.ctx, hromadabot.ReportFilter{CommunityID: community})
 	if err != nil {
 		t.Fatal(err)
 	}

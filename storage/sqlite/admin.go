@@ -31,22 +31,16 @@ SELECT id, at, actor, action, entity, entity_id, old_value, new_value
 FROM audit ORDER BY id DESC LIMIT ?`
 )
 
-// Stats is an overview for admins; it lives in the domain package.
-type Stats = hromadabot.Stats
-
-// SilentCDTO is a CDTO who has not reported since a given time.
-type SilentCDTO = hromadabot.SilentCDTO
-
 // Stats counts the reports since the given time and lists the CDTOs who
 // have not reported since then.
-func (db *DB) Stats(ctx context.Context, since time.Time) (*Stats, error) {
+func (db *DB) Stats(ctx context.Context, since time.Time) (*hromadabot.Stats, error) {
 	tx, err := db.beginRead(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer tx.Rollback()
 
-	var st Stats
+	var st hromadabot.Stats
 	if err := tx.QueryRowContext(ctx, sqlSelectReportStats, formatTime(since)).Scan(&st.Reports, &st.CommunitiesReported); err != nil {
 		return nil, fmt.Errorf("count reports: %w", err)
 	}
@@ -57,7 +51,7 @@ func (db *DB) Stats(ctx context.Context, since time.Time) (*Stats, error) {
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var s SilentCDTO
+		var s hromadabot.SilentCDTO
 		var platform, platformID string
 		var last sql.NullString
 		if err := rows.Scan(&s.UserID, &platform, &platformID, &s.Language, &s.Blocked, &s.CommunityID, &s.Name, &last); err != nil {
@@ -79,7 +73,7 @@ func (db *DB) Stats(ctx context.Context, since time.Time) (*Stats, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("select cdtos: %w", err)
 	}
-	slices.SortFunc(st.SilentCDTOs, func(a, b SilentCDTO) int {
+	slices.SortFunc(st.SilentCDTOs, func(a, b hromadabot.SilentCDTO) int {
 		if c := hromadabot.CompareUkrainian(a.Name, b.Name); c != 0 {
 			return c
 		}

@@ -61,9 +61,6 @@ LIMIT 1`
 	sqlSelectReports = `SELECT ` + reportColumns + ` FROM reports WHERE retracted_at IS NULL`
 )
 
-// ReportFilter selects reports; it lives in the domain package.
-type ReportFilter = hromadabot.ReportFilter
-
 // CreateReport stores a report after validating it against the community's
 // own plan (ENOTFOUND for an unknown community or indicator, EINVALID for a
 // bad value) and sets r.ID and r.CreatedAt (db.Now). It returns the value
@@ -276,7 +273,7 @@ func latestValues(ctx context.Context, tx *txn, communityID int64) (map[int]floa
 
 // Reports returns the reports matching f, newest first, leaving out
 // retracted ones.
-func (db *DB) Reports(ctx context.Context, f ReportFilter) ([]hromadabot.Report, error) {
+func (db *DB) Reports(ctx context.Context, f hromadabot.ReportFilter) ([]hromadabot.Report, error) {
 	q := newFilterQuery(sqlSelectReports)
 	if f.CommunityID != 0 {
 		q.and(`community_id = ?`, f.CommunityID)

@@ -26,7 +26,7 @@ func MustCreateReport(tb testing.TB, db *sqlite.DB, communityID int64, indicator
 // AssertNothingStored fails if the database has any report or current value.
 func AssertNothingStored(tb testing.TB, db *sqlite.DB, communityID int64) {
 	tb.Helper()
-	rs, err := db.Reports(context.Background(), sqlite.ReportFilter{})
+	rs, err := db.Reports(context.Background(), hromadabot.ReportFilter{})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func TestCreateReport(t *testing.T) {
 		if err != nil || len(vs) != 1 || vs[5] != 60 {
 			t.Fatalf("LatestValues = %v, %v; want {5: 60}", vs, err)
 		}
-		rs, err := db.Reports(ctx, sqlite.ReportFilter{CommunityID: c.ID})
+		rs, err := db.Reports(ctx, hromadabot.ReportFilter{CommunityID: c.ID})
 		if err != nil || len(rs) != 2 {
 			t.Fatalf("history = %d reports, %v; want both kept", len(rs), err)
 		}
@@ -100,7 +100,7 @@ func TestCreateReport(t *testing.T) {
 		if _, err := db.CreateReport(ctx, r, "cli"); err != nil {
 			t.Fatal(err)
 		}
-		rs, _ := db.Reports(ctx, sqlite.ReportFilter{})
+		rs, _ := db.Reports(ctx, hromadabot.ReportFilter{})
 		if len(rs) != 1 || rs[0].ReporterID != 0 || rs[0].Value != 1 {
 			t.Fatalf("reports = %+v", rs)
 		}
@@ -122,7 +122,7 @@ func TestCreateReport(t *testing.T) {
 		if again.ID != first.ID || !again.CreatedAt.Equal(first.CreatedAt) || again.Value != 40 {
 			t.Fatalf("second delivery filled %+v, want the stored %+v", again, first)
 		}
-		rs, _ := db.Reports(ctx, sqlite.ReportFilter{})
+		rs, _ := db.Reports(ctx, hromadabot.ReportFilter{})
 		if len(rs) != 1 {
 			t.Fatalf("%d reports stored, want 1", len(rs))
 		}
@@ -132,7 +132,7 @@ func TestCreateReport(t *testing.T) {
 		// Reports without a key are never deduplicated.
 		MustCreateReport(t, db, c.ID, 1, 40, 0)
 		MustCreateReport(t, db, c.ID, 1, 40, 0)
-		if rs, _ := db.Reports(ctx, sqlite.ReportFilter{}); len(rs) != 3 {
+		if rs, _ := db.Reports(ctx, hromadabot.ReportFilter{}); len(rs) != 3 {
 			t.Fatalf("%d reports stored, want 3", len(rs))
 		}
 	})
@@ -148,7 +148,7 @@ func TestCreateReport(t *testing.T) {
 			return err
 		})
 		AssertSameIDs(t, ids)
-		if rs, _ := db.Reports(ctx, sqlite.ReportFilter{}); len(rs) != 1 {
+		if rs, _ := db.Reports(ctx, hromadabot.ReportFilter{}); len(rs) != 1 {
 			t.Fatalf("%d reports stored, want 1", len(rs))
 		}
 	})
@@ -235,7 +235,7 @@ func TestCreateReport(t *testing.T) {
 			}
 			return nil
 		})
-		rs, err := db.Reports(ctx, sqlite.ReportFilter{})
+		rs, err := db.Reports(ctx, hromadabot.ReportFilter{})
 		if err != nil || len(rs) != workers*perWorker {
 			t.Fatalf("%d reports, %v; want %d", len(rs), err, workers*perWorker)
 		}
@@ -276,7 +276,7 @@ func TestCreateReport(t *testing.T) {
 			}
 			return nil
 		})
-		if rs, _ := db2.Reports(ctx, sqlite.ReportFilter{}); len(rs) != 80 {
+		if rs, _ := db2.Reports(ctx, hromadabot.ReportFilter{}); len(rs) != 80 {
 			t.Fatalf("%d reports, want 80", len(rs))
 		}
 	})
@@ -327,7 +327,7 @@ func TestCreateReports(t *testing.T) {
 		if vs[1] != 50 || vs[2] != 10 {
 			t.Fatalf("current values = %v; an older imported report must not replace a newer one", vs)
 		}
-		hist, _ := db.Reports(ctx, sqlite.ReportFilter{CommunityID: c.ID, IndicatorID: 1})
+		hist, _ := db.Reports(ctx, hromadabot.ReportFilter{CommunityID: c.ID, IndicatorID: 1})
 		if len(hist) != 2 || hist[0].Value != 50 || !hist[1].CreatedAt.Equal(rs[0].CreatedAt) {
 			t.Fatalf("history = %+v", hist)
 		}
@@ -423,16 +423,16 @@ func TestReports(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		f    sqlite.ReportFilter
+		f    hromadabot.ReportFilter
 		want []int64
 	}{
-		{"OKAllNewestFirst", sqlite.ReportFilter{}, []int64{ids[3], ids[2], ids[1], ids[0]}},
-		{"OKByCommunity", sqlite.ReportFilter{CommunityID: a.ID}, []int64{ids[3], ids[1], ids[0]}},
-		{"OKByIndicator", sqlite.ReportFilter{CommunityID: a.ID, IndicatorID: 1}, []int64{ids[3], ids[0]}},
-		{"OKByReporter", sqlite.ReportFilter{ReporterID: u1.ID}, []int64{ids[1], ids[0]}},
-		{"OKSince", sqlite.ReportFilter{Since: start.Add(2 * time.Minute)}, []int64{ids[3], ids[2], ids[1]}},
-		{"OKLimit", sqlite.ReportFilter{Limit: 2}, []int64{ids[3], ids[2]}},
-		{"OKNone", sqlite.ReportFilter{CommunityID: b.ID, IndicatorID: 2}, nil},
+		{"OKAllNewestFirst", hromadabot.ReportFilter{}, []int64{ids[3], ids[2], ids[1], ids[0]}},
+		{"OKByCommunity", hromadabot.ReportFilter{CommunityID: a.ID}, []int64{ids[3], ids[1], ids[0]}},
+		{"OKByIndicator", hromadabot.ReportFilter{CommunityID: a.ID, IndicatorID: 1}, []int64{ids[3], ids[0]}},
+		{"OKByReporter", hromadabot.ReportFilter{ReporterID: u1.ID}, []int64{ids[1], ids[0]}},
+		{"OKSince", hromadabot.ReportFilter{Since: start.Add(2 * time.Minute)}, []int64{ids[3], ids[2], ids[1]}},
+		{"OKLimit", hromadabot.ReportFilter{Limit: 2}, []int64{ids[3], ids[2]}},
+		{"OKNone", hromadabot.ReportFilter{CommunityID: b.ID, IndicatorID: 2}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rs, err := db.Reports(ctx, tc.f)
@@ -561,7 +561,7 @@ func TestRetractLastReport(t *testing.T) {
 		if vs, _ := db.LatestValues(ctx, c.ID); vs[2] != 10 {
 			t.Fatalf("current values = %v; a refused undo changed them", vs)
 		}
-		if rs, _ := db.Reports(ctx, sqlite.ReportFilter{}); len(rs) != 1 {
+		if rs, _ := db.Reports(ctx, hromadabot.ReportFilter{}); len(rs) != 1 {
 			t.Fatal("a refused undo retracted the report")
 		}
 		if AuditCount(t, db) != audits {

@@ -34,9 +34,6 @@ ON CONFLICT (platform, platform_id) DO NOTHING`
 UPDATE users SET language = ?, role = ?, community_id = ?, subscribed = ?, blocked = ? WHERE id = ?`
 )
 
-// UserFilter selects users; it lives in the domain package.
-type UserFilter = hromadabot.UserFilter
-
 // EnsureUser returns the user of a platform account, creating a resident
 // with the platform's language (hromadabot.NormalizeLanguage) on first
 // contact, and records the contact in last_seen_at. A later contact keeps
@@ -128,7 +125,7 @@ func (db *DB) UserByPlatform(ctx context.Context, platform, platformID string) (
 
 // Users returns the users matching f, by id. The weekly digest asks for
 // subscribed, not blocked users; reminders for the CDTOs of a community.
-func (db *DB) Users(ctx context.Context, f UserFilter) ([]hromadabot.User, error) {
+func (db *DB) Users(ctx context.Context, f hromadabot.UserFilter) ([]hromadabot.User, error) {
 	q := newFilterQuery(sqlSelectUsers)
 	if f.CommunityID != 0 {
 		q.and(`community_id = ?`, f.CommunityID)

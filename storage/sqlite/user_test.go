@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/hromadabot/hromadabot"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 func TestEnsureUser(t *testing.T) {
@@ -86,7 +85,7 @@ func TestEnsureUser(t *testing.T) {
 			return err
 		})
 		AssertSameIDs(t, ids)
-		us, _ := db.Users(ctx, sqlite.UserFilter{})
+		us, _ := db.Users(ctx, hromadabot.UserFilter{})
 		if len(us) != 1 {
 			t.Fatalf("%d users, want 1", len(us))
 		}
@@ -101,7 +100,7 @@ func TestEnsureUser(t *testing.T) {
 			db, _ := MustOpenDB(t)
 			_, err := db.EnsureUser(ctx, tc.platform, tc.id, "uk")
 			AssertError(t, err, hromadabot.EINVALID, "user_ref_invalid")
-			if us, _ := db.Users(ctx, sqlite.UserFilter{}); len(us) != 0 {
+			if us, _ := db.Users(ctx, hromadabot.UserFilter{}); len(us) != 0 {
 				t.Fatal("a bad user was stored")
 			}
 		})
@@ -233,14 +232,14 @@ func TestUsers(t *testing.T) {
 
 	for _, tc := range []struct {
 		name string
-		f    sqlite.UserFilter
+		f    hromadabot.UserFilter
 		want []int64
 	}{
-		{"OKAll", sqlite.UserFilter{}, []int64{cdto.ID, sub.ID, blocked.ID, cdto.ID + 3}},
-		{"OKByCommunity", sqlite.UserFilter{CommunityID: a.ID}, []int64{cdto.ID, sub.ID}},
-		{"OKByRole", sqlite.UserFilter{Role: hromadabot.RoleCDTO}, []int64{cdto.ID}},
-		{"OKSubscribed", sqlite.UserFilter{Subscribed: true}, []int64{sub.ID, blocked.ID}},
-		{"OKSubscribedNotBlocked", sqlite.UserFilter{Subscribed: true, NotBlocked: true}, []int64{sub.ID}},
+		{"OKAll", hromadabot.UserFilter{}, []int64{cdto.ID, sub.ID, blocked.ID, cdto.ID + 3}},
+		{"OKByCommunity", hromadabot.UserFilter{CommunityID: a.ID}, []int64{cdto.ID, sub.ID}},
+		{"OKByRole", hromadabot.UserFilter{Role: hromadabot.RoleCDTO}, []int64{cdto.ID}},
+		{"OKSubscribed", hromadabot.UserFilter{Subscribed: true}, []int64{sub.ID, blocked.ID}},
+		{"OKSubscribedNotBlocked", hromadabot.UserFilter{Subscribed: true, NotBlocked: true}, []int64{sub.ID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			us, err := db.Users(ctx, tc.f)
