@@ -20,7 +20,6 @@ const (
 	sqlSelectCommunity        = `SELECT ` + communityColumns + ` FROM communities WHERE id = ?`
 	sqlSelectCommunityByCode  = `SELECT ` + communityColumns + ` FROM communities WHERE katottg = ?`
 	sqlSelectCommunities      = `SELECT ` + communityColumns + ` FROM communities`
-	sqlSearchCommunities      = `SELECT ` + communityColumns + ` FROM communities WHERE 1 = 1`
 	sqlCountCommunities       = `SELECT COUNT(*) FROM communities`
 	sqlCommunityExists        = `SELECT COUNT(*) FROM communities WHERE id = ?`
 	sqlSelectCommunitiesNamed = `SELECT id, name, oblast FROM communities WHERE search_key LIKE ? ESCAPE '\'`
@@ -357,7 +356,8 @@ func (db *DB) SearchCommunities(ctx context.Context, query string, limit int) ([
 	return cs, nil
 }
 
-// search returns the scored matches of query, best first.
+// search returns the scored matches of query, best first; they are shared
+// with the directory, so callers copy what they hand out.
 func (db *DB) search(ctx context.Context, query string) ([]searchResult, error) {
 	key := hromadabot.SearchKey(query)
 	words := strings.Fields(key)
@@ -368,35 +368,7 @@ func (db *DB) search(ctx context.Context, query string) ([]searchResult, error) 
 		words = words[:maxSearchWords]
 		key = strings.Join(words, " ")
 	}
-	// Every word narrows with LIKE on the ASCII key, where SQLite's case
-	// folding works; the ranking is done in Go by the domain's rules.
-	q := newFilterQuery(sqlSearchCommunities)
-	for _, w := range words {
-		q.and(`search_key LIKE ? ESCAPE '\'`, likePattern(w))
-	}
-	var cs []hromadabot.Community
-	if err := db.read.SelectContext(ctx, &cs, q.sql.String(), q.args...); err != nil {
-		return nil, fmt.Errorf("search communities: %w", err)
-	}
-	rs := make([]searchResult, 0, len(cs))
-	for _, c := range cs {
-		if s := hromadabot.SearchMatch(&c, key); s > 0 {
-			rs = append(rs, searchResult{Community: c, score: s})
-		}
-	}
-	slices.SortFunc(rs, func(a, b searchResult) int {
-		if a.score != b.score {
-			return cmp.Compare(b.score, a.score)
-		}
-		if a.Population != b.Population {
-			return cmp.Compare(b.Population, a.Population)
-		}
-		if c := hromadabot.CompareUkrainian(a.Name, b.Name); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	return rs, nil
+	return db.directory.search(ctx, db, key)
 }
 
 // likePattern matches s anywhere in a column, with LIKE's wildcards in s
@@ -445,7 +417,8 @@ func (db *DB) FindCommunity(ctx context.Context, ref string) (*hromadabot.Commun
 		n++
 	}
 	if n == 1 {
-		return &rs[0].Community, nil
+		c := rs[0].Community
+		return &c, nil
 	}
 	labels := make([]string, 0, maxAmbiguous)
 	for i := 0; i < n && i < maxAmbiguous; i++ {

