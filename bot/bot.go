@@ -70,6 +70,10 @@ type Button struct {
 type Image struct {
 	PNG  []byte
 	Name string
+	// Key, when set, names what the picture shows: equal keys, equal
+	// pictures. A channel that reuses uploads (Telegram's file_id) looks
+	// them up by it rather than digesting the PNG every time.
+	Key string
 }
 
 // MaxPayload is the longest button payload any channel accepts (Telegram's

@@ -3,6 +3,7 @@ package chart
 import (
 	"container/list"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"sync"
 
@@ -31,21 +32,23 @@ func NewCache(max int) *Cache {
 	return &Cache{max: max, order: list.New(), byKey: make(map[[sha256.Size]byte]*list.Element)}
 }
 
-// ScoreCard returns ScoreCard(score, plan, lang), drawn once per distinct card.
-func (c *Cache) ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang string) ([]byte, error) {
+// ScoreCard returns ScoreCard(score, plan, lang), drawn once per distinct
+// card, and a key naming what the card shows: the same key, the same card.
+func (c *Cache) ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (png []byte, cardID string, err error) {
 	key := cardKey(score, plan, lang)
+	cardID = hex.EncodeToString(key[:])
 	c.mu.Lock()
 	if e, ok := c.byKey[key]; ok {
 		c.order.MoveToFront(e)
 		png := e.Value.(*cached).png
 		c.mu.Unlock()
-		return png, nil
+		return png, cardID, nil
 	}
 	c.mu.Unlock()
 
-	png, err := ScoreCard(score, plan, lang)
+	png, err = ScoreCard(score, plan, lang)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -57,7 +60,7 @@ func (c *Cache) ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang s
 			delete(c.byKey, last.Value.(*cached).key)
 		}
 	}
-	return png, nil
+	return png, cardID, nil
 }
 
 // cardKey digests what the card draws: the language, the year, the index

@@ -15,7 +15,7 @@ func TestCache(t *testing.T) {
 		return &s
 	}
 	c := chart.NewCache(2)
-	first, err := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
+	first, firstKey, err := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,26 +26,29 @@ func TestCache(t *testing.T) {
 	if !bytes.Equal(first, direct) {
 		t.Fatal("a cached card differs from the one drawn directly")
 	}
-	again, _ := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
+	again, againKey, _ := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
 	if &again[0] != &first[0] {
 		t.Fatal("the same card was drawn again instead of taken from the cache")
+	}
+	if firstKey == "" || againKey != firstKey {
+		t.Fatalf("keys of the same card: %q, then %q", firstKey, againKey)
 	}
 	for _, tt := range []struct {
 		name   string
 		latest map[int]float64
 		lang   string
 	}{{"OtherValue", map[int]float64{1: 60}, "uk"}, {"OtherLanguage", map[int]float64{1: 50}, "en"}} {
-		other, err := c.ScoreCard(score(tt.latest), &plan, tt.lang)
+		other, otherKey, err := c.ScoreCard(score(tt.latest), &plan, tt.lang)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if bytes.Equal(other, first) {
-			t.Errorf("%s: got the cached card of another score", tt.name)
+		if bytes.Equal(other, first) || otherKey == firstKey {
+			t.Errorf("%s: got the cached card or key of another score", tt.name)
 		}
 	}
 	// Two other cards since: the first was the least recently used and is gone.
-	evicted, _ := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
-	if &evicted[0] == &first[0] || !bytes.Equal(evicted, first) {
+	evicted, evictedKey, _ := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
+	if &evicted[0] == &first[0] || !bytes.Equal(evicted, first) || evictedKey != firstKey {
 		t.Fatal("the cache kept more cards than its size, or drew a different card")
 	}
 }

@@ -81,7 +81,8 @@ type Config struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Chart draws the score card's picture; nil sends the card without one.
-	Chart func(score *hromadabot.Score, plan *hromadabot.Plan, lang string) ([]byte, error)
+	// The key names what the picture shows (bot.Image.Key); "" for none.
+	Chart func(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (png []byte, key string, err error)
 	// Announcer stores the announcements of /broadcast; nil answers
 	// /broadcast that broadcasting is not set up.
 	Announcer Announcer
@@ -97,7 +98,7 @@ type Engine struct {
 	loc    *locales.Catalog
 	admins []string
 	now    func() time.Time
-	chart  func(*hromadabot.Score, *hromadabot.Plan, string) ([]byte, error)
+	chart  func(*hromadabot.Score, *hromadabot.Plan, string) ([]byte, string, error)
 	ann    Announcer
 	log    *slog.Logger
 }

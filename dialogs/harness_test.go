@@ -139,7 +139,7 @@ type world struct {
 	backend stateBackend
 	states  dialogs.StateStore
 	eng     *dialogs.Engine
-	chart   func(*hromadabot.Score, *hromadabot.Plan, string) ([]byte, error)
+	chart   func(*hromadabot.Score, *hromadabot.Plan, string) ([]byte, string, error)
 	// admins and announcer are the engine's configuration; restart
 	// applies a change.
 	admins    []string

@@ -416,11 +416,11 @@ func (t *turn) chart(communityID int64, score *hromadabot.Score) (*bot.Image, er
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	png, err := t.e.chart(score, plan, t.lang)
+	png, key, err := t.e.chart(score, plan, t.lang)
 	if err != nil {
 		return nil, err
 	}
-	return &bot.Image{PNG: png, Name: fmt.Sprintf("score-%d.png", communityID)}, nil
+	return &bot.Image{PNG: png, Name: fmt.Sprintf("score-%d.png", communityID), Key: key}, nil
 }
 
 // Ranking.

@@ -175,19 +175,19 @@ func TestScoreCard(t *testing.T) {
 		})
 		t.Run("Chart", func(t *testing.T) {
 			var gotLang string
-			w.chart = func(s *hromadabot.Score, p *hromadabot.Plan, lang string) ([]byte, error) {
+			w.chart = func(s *hromadabot.Score, p *hromadabot.Plan, lang string) ([]byte, string, error) {
 				gotLang = lang
 				if len(p.Indicators) != 23 || s.Year != 2026 {
 					t.Errorf("chart got plan of %d, year %d", len(p.Indicators), s.Year)
 				}
-				return []byte("\x89PNG fake"), nil
+				return []byte("\x89PNG fake"), "card-1", nil
 			}
 			defer func() { w.chart = nil; w.restart() }()
 			w.restart()
 			c := w.chat(t, residentID)
 			out := c.send("/score Буча")
-			if out[0].Image == nil || string(out[0].Image.PNG) != "\x89PNG fake" || gotLang != "uk" {
-				t.Errorf("score card image = %+v (lang %q), want the chart's PNG", out[0].Image, gotLang)
+			if out[0].Image == nil || string(out[0].Image.PNG) != "\x89PNG fake" || out[0].Image.Key != "card-1" || gotLang != "uk" {
+				t.Errorf("score card image = %+v (lang %q), want the chart's PNG and key", out[0].Image, gotLang)
 			}
 		})
 	})

@@ -307,4 +307,18 @@ func TestDeliverPhotoOnce(t *testing.T) {
 	if n := len(telegramtest.BotMessages(srv.Chat(chatID))); n != 4 {
 		t.Fatalf("%d pictures in the chat, want 4", n)
 	}
+
+	// A picture with a Key is known by it, not by its bytes.
+	keyed := func(png []byte, key string) bot.Outgoing {
+		return bot.Outgoing{ChatID: strconv.Itoa(chatID), Reply: bot.Reply{Text: "Індекс", Image: &bot.Image{PNG: png, Key: key}}}
+	}
+	for _, o := range []bot.Outgoing{keyed(onePixelPNG(), "card-a"), keyed(append(onePixelPNG(), 0), "card-a"), keyed(onePixelPNG(), "card-b")} {
+		if err := ch.Deliver(ctx, o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	photos = srv.Requests(func(r telegramtest.Request) bool { return r.Method == "sendPhoto" })[5:]
+	if len(photos) != 3 || photos[0].Files["photo"].Data == nil || photos[1].Params["photo"] == "" || photos[2].Files["photo"].Data == nil {
+		t.Fatalf("keyed sendPhoto calls %+v, want an upload, its file_id for the same key, an upload for another key", photos)
+	}
 }

@@ -2,7 +2,10 @@ package telegram
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"sync"
+
+	"github.com/hromadabot/hromadabot/bot"
 )
 
 // maxPhotoIDs bounds the file_ids kept: a score card per community, year,
@@ -13,24 +16,32 @@ const maxPhotoIDs = 8192
 // by the picture's digest. When full, it forgets the oldest entries.
 type photoIDs struct {
 	mu    sync.Mutex
-	ids   map[[sha256.Size]byte]string
-	order [][sha256.Size]byte
+	ids   map[string]string
+	order []string
 }
 
-func photoKey(png []byte) [sha256.Size]byte { return sha256.Sum256(png) }
+// photoKey is the image's own Key, or else a digest of its PNG; the
+// prefixes keep the two kinds apart.
+func photoKey(img *bot.Image) string {
+	if img.Key != "" {
+		return "key:" + img.Key
+	}
+	sum := sha256.Sum256(img.PNG)
+	return "sha256:" + string(sum[:])
+}
 
-func (p *photoIDs) get(key [sha256.Size]byte) (string, bool) {
+func (p *photoIDs) get(key string) (string, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	id, ok := p.ids[key]
 	return id, ok
 }
 
-func (p *photoIDs) put(key [sha256.Size]byte, id string) {
+func (p *photoIDs) put(key string, id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ids == nil {
-		p.ids = make(map[[sha256.Size]byte]string)
+		p.ids = make(map[string]string)
 	}
 	if _, ok := p.ids[key]; !ok {
 		p.order = append(p.order, key)
@@ -42,8 +53,22 @@ func (p *photoIDs) put(key [sha256.Size]byte, id string) {
 	}
 }
 
-func (p *photoIDs) drop(key [sha256.Size]byte) {
+func (p *photoIDs) drop(key string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delete(p.ids, key)
+}
+
+// largestPhotoID reads the file_id of the largest size from a sent
+// Message, "" when there is none; only that is decoded of the Message.
+func largestPhotoID(message json.RawMessage) string {
+	var m struct {
+		Photo []struct {
+			FileID string `json:"file_id"`
+		} `json:"photo"`
+	}
+	if json.Unmarshal(message, &m) != nil || len(m.Photo) == 0 {
+		return ""
+	}
+	return m.Photo[len(m.Photo)-1].FileID
 }

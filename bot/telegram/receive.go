@@ -20,9 +20,9 @@ import (
 // SecretHeader carries the webhook's secret_token in every webhook request.
 const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 
-// allowedUpdates are the update kinds the bot asks for; the rest never
-// reaches it.
-var allowedUpdates = []string{"message", "callback_query"}
+// allowedUpdatesJSON are the update kinds the bot asks for, as the Bot API
+// takes them; the rest never reaches it.
+const allowedUpdatesJSON = `["message","callback_query"]`
 
 // parkedAfter is how long a getUpdates call must have been waiting before
 // it is taken for parked in its long poll; an answer takes far less.
@@ -31,6 +31,12 @@ const parkedAfter = 100 * time.Millisecond
 // busyPoll is how often getUpdates is called while the oldest unconfirmed
 // update is still being handled.
 const busyPoll = time.Second
+
+// pollGap is how long the next getUpdates waits for the updates in flight
+// to be handled. Telegram returns every unconfirmed update with each call,
+// so polling at once after new updates would fetch those in flight over
+// and over: under load, several times the new ones.
+const pollGap = 5 * time.Millisecond
 
 // errStopped is the outcome of an update that was queued but not started
 // when Run stopped: it was not handled, so Telegram delivers it again.
@@ -323,6 +329,28 @@ func (t *tracker) finish(id int) {
 	}
 }
 
+// waitHandled waits up to d for every fetched update to be handled; false
+// means ctx ended.
+func (t *tracker) waitHandled(ctx context.Context, d time.Duration) bool {
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	for {
+		t.mu.Lock()
+		idle, progress := len(t.pending) == 0, t.progress
+		t.mu.Unlock()
+		if idle {
+			return true
+		}
+		select {
+		case <-progress:
+		case <-timer.C:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
 // state returns the offset to send, whether it confirms more than the last
 // poll did, and a channel closed at the next progress.
 func (t *tracker) state() (offset int, unsent bool, progress <-chan struct{}) {
@@ -379,7 +407,7 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 			case <-pollCtx.Done():
 			}
 		}()
-		raws, err := c.getUpdates(pollCtx, offset, 100, c.cfg.PollTimeout)
+		fetched, err := c.getUpdates(pollCtx, offset, 100, c.cfg.PollTimeout)
 		cut := pollCtx.Err() != nil && ctx.Err() == nil
 		cancel()
 		if ctx.Err() != nil {
@@ -409,22 +437,22 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 		failures = 0
 		t.sentOffset(offset)
 		fresh := 0
-		for _, raw := range raws {
-			if id, ok := peekUpdateID(raw); ok && t.known(id) {
-				// Fetched again only because it is not confirmed yet:
-				// decoding it again would be wasted.
+		for _, f := range fetched {
+			id := f.id
+			if t.known(id) {
+				// Fetched again only because it is not confirmed yet.
 				continue
 			}
-			u, id, err := decodeUpdate(raw)
-			if err != nil {
+			if f.err != nil {
 				// An update the library cannot read would block every later
 				// one if it stayed unconfirmed: log it and move past it.
-				c.log.Error("telegram: undecodable update skipped", "update", id, "err", err)
+				c.log.Error("telegram: undecodable update skipped", "update", id, "err", f.err)
 				if t.add(id) {
 					t.finish(id)
 				}
 				continue
 			}
+			u := f.update
 			if !t.add(id) {
 				continue
 			}
@@ -439,7 +467,13 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 				return nil
 			}
 		}
-		if fresh == 0 && len(raws) > 0 {
+		if fresh > 0 {
+			if !t.waitHandled(ctx, pollGap) {
+				return nil
+			}
+			continue
+		}
+		if len(fetched) > 0 {
 			// Everything Telegram returned is still being handled, so it
 			// would answer at once again: ask when some of it is done, or
 			// after a pause, as updates of other chats may be waiting
@@ -455,62 +489,71 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 	return nil
 }
 
-// getUpdates fetches raw updates; they are decoded one by one, so that one
-// the library cannot read does not fail the whole batch.
-func (c *Channel) getUpdates(ctx context.Context, offset, limit int, timeout time.Duration) ([]json.RawMessage, error) {
+// fetchedUpdate is one update of a getUpdates answer: decoded, or the
+// error that kept it from being decoded.
+type fetchedUpdate struct {
+	id     int
+	update tgbotapi.Update
+	err    error
+}
+
+// getUpdates fetches updates. The answer is decoded whole in one pass;
+// only when that fails are its updates decoded one by one, so that one the
+// library cannot read does not fail the batch.
+func (c *Channel) getUpdates(ctx context.Context, offset, limit int, timeout time.Duration) ([]fetchedUpdate, error) {
 	params := tgbotapi.Params{"limit": strconv.Itoa(limit), "timeout": strconv.Itoa(int(timeout / time.Second))}
 	if offset != 0 {
 		params["offset"] = strconv.Itoa(offset)
 	}
-	allowed, err := json.Marshal(allowedUpdates)
-	if err != nil {
-		return nil, err
-	}
-	params["allowed_updates"] = string(allowed)
-	var raws []json.RawMessage
-	err = c.call(ctx, "getUpdates", timeout+sendTimeout, func(api *tgbotapi.BotAPI) error {
+	params["allowed_updates"] = allowedUpdatesJSON
+	var out []fetchedUpdate
+	err := c.call(ctx, "getUpdates", timeout+sendTimeout, func(api *tgbotapi.BotAPI) error {
 		resp, err := api.MakeRequest("getUpdates", params)
 		if err != nil {
 			return err
 		}
-		return json.Unmarshal(resp.Result, &raws)
+		out, err = decodeUpdates(resp.Result)
+		return err
 	})
-	return raws, err
+	return out, err
 }
 
-// peekUpdateID reads only the update_id of a raw update.
-func peekUpdateID(raw json.RawMessage) (int, bool) {
-	var id struct {
-		UpdateID int `json:"update_id"`
-	}
-	err := json.Unmarshal(raw, &id)
-	return id.UpdateID, err == nil
-}
-
-func decodeUpdate(raw json.RawMessage) (tgbotapi.Update, int, error) {
-	var u tgbotapi.Update
-	if err := json.Unmarshal(raw, &u); err != nil {
-		var id struct {
-			UpdateID int `json:"update_id"`
+func decodeUpdates(result json.RawMessage) ([]fetchedUpdate, error) {
+	var updates []tgbotapi.Update
+	if err := json.Unmarshal(result, &updates); err == nil {
+		out := make([]fetchedUpdate, len(updates))
+		for i := range updates {
+			out[i] = fetchedUpdate{id: updates[i].UpdateID, update: updates[i]}
 		}
-		json.Unmarshal(raw, &id)
-		return u, id.UpdateID, err
+		return out, nil
 	}
-	return u, u.UpdateID, nil
+	var raws []json.RawMessage
+	if err := json.Unmarshal(result, &raws); err != nil {
+		return nil, err
+	}
+	out := make([]fetchedUpdate, len(raws))
+	for i, raw := range raws {
+		if err := json.Unmarshal(raw, &out[i].update); err != nil {
+			var id struct {
+				UpdateID int `json:"update_id"`
+			}
+			json.Unmarshal(raw, &id)
+			out[i] = fetchedUpdate{id: id.UpdateID, err: err}
+			continue
+		}
+		out[i].id = out[i].update.UpdateID
+	}
+	return out, nil
 }
 
 // setWebhook registers the webhook with its secret token. The library's
 // WebhookConfig has no secret_token, so the call is made by hand.
 func (c *Channel) setWebhook(ctx context.Context) error {
-	allowed, err := json.Marshal(allowedUpdates)
-	if err != nil {
-		return err
-	}
 	params := tgbotapi.Params{
 		"url":             c.cfg.WebhookURL,
 		"secret_token":    c.cfg.WebhookSecret,
 		"max_connections": strconv.Itoa(min(max(c.cfg.Workers, 1), 100)),
-		"allowed_updates": string(allowed),
+		"allowed_updates": allowedUpdatesJSON,
 	}
 	if err := c.call(ctx, "setWebhook", sendTimeout, func(api *tgbotapi.BotAPI) error {
 		_, err := api.MakeRequest("setWebhook", params)

@@ -34,7 +34,10 @@ const DefaultAPIURL = "https://api.telegram.org"
 
 // Defaults of Config.
 const (
-	DefaultWorkers       = 16
+	// DefaultWorkers: handlers mostly wait on Redis, SQLite and the Bot
+	// API, and each chat has one worker, so many workers keep a chat from
+	// queuing behind another's slow update.
+	DefaultWorkers       = 64
 	DefaultPollTimeout   = 25 * time.Second
 	DefaultAttempts      = 8
 	DefaultShutdownGrace = 10 * time.Second
@@ -55,7 +58,7 @@ type Config struct {
 	// Commands are the bot's command menu, set in Ukrainian (the default
 	// for everyone) and English (for English-speaking clients) at start.
 	Commands []Command
-	// Workers is the number of concurrent handlers (default 16).
+	// Workers is the number of concurrent handlers (default 64).
 	Workers int
 	// PollTimeout is the long-poll timeout of getUpdates (default 25s).
 	PollTimeout time.Duration
@@ -323,8 +326,10 @@ func (c *Channel) sendText(ctx context.Context, chatID int64, html string, kb *t
 		if i == len(parts)-1 && kb != nil {
 			msg.ReplyMarkup = kb
 		}
+		// Request, not Send: the sent Message that Send would decode is
+		// never used.
 		if err := c.call(ctx, "sendMessage", sendTimeout, func(api *tgbotapi.BotAPI) error {
-			_, err := api.Send(msg)
+			_, err := api.Request(msg)
 			return err
 		}); err != nil {
 			return err
@@ -341,7 +346,7 @@ func (c *Channel) editText(ctx context.Context, chatID int64, msgID int, html st
 		edit.ReplyMarkup = kb
 	}
 	return c.call(ctx, "editMessageText", sendTimeout, func(api *tgbotapi.BotAPI) error {
-		_, err := api.Send(edit)
+		_, err := api.Request(edit)
 		return err
 	})
 }
@@ -351,7 +356,7 @@ func (c *Channel) sendPhoto(ctx context.Context, chatID int64, r bot.Reply, kb *
 	if name == "" {
 		name = "chart.png"
 	}
-	key := photoKey(r.Image.PNG)
+	key := photoKey(r.Image)
 	var file tgbotapi.RequestFileData = tgbotapi.FileBytes{Name: name, Bytes: r.Image.PNG}
 	fileID, known := c.photos.get(key)
 	if known {
@@ -372,11 +377,14 @@ func (c *Channel) sendPhoto(ctx context.Context, chatID int64, r bot.Reply, kb *
 	}
 	send := func() error {
 		return c.call(ctx, "sendPhoto", sendTimeout, func(api *tgbotapi.BotAPI) error {
-			m, err := api.Send(photo)
-			if err == nil && len(m.Photo) > 0 {
-				c.photos.put(key, m.Photo[len(m.Photo)-1].FileID)
+			resp, err := api.Request(photo)
+			if err != nil {
+				return err
 			}
-			return err
+			if id := largestPhotoID(resp.Result); id != "" {
+				c.photos.put(key, id)
+			}
+			return nil
 		})
 	}
 	err := send()

@@ -20,7 +20,7 @@ const echoFlag = "-echo-bot"
 
 // echoWorkers is as many concurrent handlers as the Telegram channel has
 // (telegram.DefaultWorkers), so that both bots may overlap as many calls.
-const echoWorkers = 16
+const echoWorkers = telegram.DefaultWorkers
 
 // runEchoBot is the ceiling of the transport: the same library and HTTP
 // transport as the bot's Telegram channel (telegram.NewTransport), long
