@@ -1,6 +1,7 @@
 package telegram
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -375,7 +376,7 @@ func (t *tracker) confirm(c *Channel) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if _, err := c.getUpdates(ctx, offset, 1, 0); err != nil {
+	if _, err := c.getUpdates(ctx, offset, 1, 0, nil); err != nil {
 		c.log.Warn("telegram: final confirmation failed; handled updates will be delivered again", "offset", offset, "err", err)
 		return
 	}
@@ -407,7 +408,7 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 			case <-pollCtx.Done():
 			}
 		}()
-		fetched, err := c.getUpdates(pollCtx, offset, 100, c.cfg.PollTimeout)
+		fetched, err := c.getUpdates(pollCtx, offset, 100, c.cfg.PollTimeout, t.known)
 		cut := pollCtx.Err() != nil && ctx.Err() == nil
 		cancel()
 		if ctx.Err() != nil {
@@ -490,17 +491,19 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 }
 
 // fetchedUpdate is one update of a getUpdates answer: decoded, or the
-// error that kept it from being decoded.
+// error that kept it from being decoded. An update fetched again because
+// it is still in flight has only its id.
 type fetchedUpdate struct {
 	id     int
 	update tgbotapi.Update
 	err    error
 }
 
-// getUpdates fetches updates. The answer is decoded whole in one pass;
-// only when that fails are its updates decoded one by one, so that one the
-// library cannot read does not fail the batch.
-func (c *Channel) getUpdates(ctx context.Context, offset, limit int, timeout time.Duration) ([]fetchedUpdate, error) {
+// getUpdates fetches updates and decodes those known tells apart as new;
+// each is decoded on its own, so that one the library cannot read does not
+// fail the batch. Under load most of an answer is updates still in flight,
+// which Telegram sends again until they are confirmed.
+func (c *Channel) getUpdates(ctx context.Context, offset, limit int, timeout time.Duration, known func(id int) bool) ([]fetchedUpdate, error) {
 	params := tgbotapi.Params{"limit": strconv.Itoa(limit), "timeout": strconv.Itoa(int(timeout / time.Second))}
 	if offset != 0 {
 		params["offset"] = strconv.Itoa(offset)
@@ -512,27 +515,23 @@ func (c *Channel) getUpdates(ctx context.Context, offset, limit int, timeout tim
 		if err != nil {
 			return err
 		}
-		out, err = decodeUpdates(resp.Result)
+		out, err = decodeUpdates(resp.Result, known)
 		return err
 	})
 	return out, err
 }
 
-func decodeUpdates(result json.RawMessage) ([]fetchedUpdate, error) {
-	var updates []tgbotapi.Update
-	if err := json.Unmarshal(result, &updates); err == nil {
-		out := make([]fetchedUpdate, len(updates))
-		for i := range updates {
-			out[i] = fetchedUpdate{id: updates[i].UpdateID, update: updates[i]}
-		}
-		return out, nil
-	}
+func decodeUpdates(result json.RawMessage, known func(id int) bool) ([]fetchedUpdate, error) {
 	var raws []json.RawMessage
 	if err := json.Unmarshal(result, &raws); err != nil {
 		return nil, err
 	}
 	out := make([]fetchedUpdate, len(raws))
 	for i, raw := range raws {
+		if id, ok := leadingUpdateID(raw); ok && known != nil && known(id) {
+			out[i] = fetchedUpdate{id: id}
+			continue
+		}
 		if err := json.Unmarshal(raw, &out[i].update); err != nil {
 			var id struct {
 				UpdateID int `json:"update_id"`
@@ -544,6 +543,26 @@ func decodeUpdates(result json.RawMessage) ([]fetchedUpdate, error) {
 		out[i].id = out[i].update.UpdateID
 	}
 	return out, nil
+}
+
+// leadingUpdateID reads the update_id of an update that starts with it, as
+// the Bot API writes every update, without decoding the rest; false when
+// the update is laid out otherwise.
+func leadingUpdateID(raw json.RawMessage) (int, bool) {
+	const prefix = `{"update_id":`
+	rest, ok := bytes.CutPrefix(raw, []byte(prefix))
+	if !ok {
+		return 0, false
+	}
+	n := 0
+	for n < len(rest) && rest[n] >= '0' && rest[n] <= '9' {
+		n++
+	}
+	if n == 0 || n > 18 || n == len(rest) || (rest[n] != ',' && rest[n] != '}') {
+		return 0, false
+	}
+	id, err := strconv.Atoi(string(rest[:n]))
+	return id, err == nil
 }
 
 // setWebhook registers the webhook with its secret token. The library's

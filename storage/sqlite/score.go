@@ -56,26 +56,22 @@ func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error)
 	if err := validateYear(year); err != nil {
 		return nil, err
 	}
-	writes, now := db.writes.Load(), db.Now()
-	if r, ok := db.rankings.get(year, writes, now); ok {
+	now := db.Now()
+	if r, ok := db.rankings.get(year, now); ok {
 		return r, nil
 	}
 	r, err := db.ranking(ctx, year)
 	if err != nil {
 		return nil, err
 	}
-	db.rankings.put(year, writes, now, r)
+	db.rankings.put(year, now, r)
 	return r, nil
 }
 
-// A ranking is reused for up to rankingTTL while nothing is written through
-// this DB, so another process's report shows within a second; after a write
-// it is still reused for rankingMinAge, so that reports saved many times a
-// second do not each cost a national ranking.
-const (
-	rankingTTL    = time.Second
-	rankingMinAge = 250 * time.Millisecond
-)
+// rankingTTL is how long a ranking is reused: the ranks a score card shows
+// are at most a second old, whichever process saved the reports, and
+// reports saved many times a second cost one national ranking a second.
+const rankingTTL = time.Second
 
 // rankingCache keeps each year's latest ranking for a moment: every score
 // card shows the community's rank, and scoring all 1,469 communities for
@@ -86,7 +82,6 @@ type rankingCache struct {
 }
 
 type cachedRanking struct {
-	writes  uint64
 	at      time.Time
 	ranking hromadabot.Ranking
 }
@@ -94,7 +89,7 @@ type cachedRanking struct {
 // get returns the year's ranking if it is fresh enough at now. It is
 // shared, not copied: a copy for every score card would be most of what
 // the bot allocates.
-func (c *rankingCache) get(year int, writes uint64, now time.Time) (hromadabot.Ranking, bool) {
+func (c *rankingCache) get(year int, now time.Time) (hromadabot.Ranking, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byYear[year]
@@ -102,19 +97,19 @@ func (c *rankingCache) get(year int, writes uint64, now time.Time) (hromadabot.R
 		return nil, false
 	}
 	age := now.Sub(e.at)
-	if age < 0 || age >= rankingTTL || (e.writes != writes && age >= rankingMinAge) {
+	if age < 0 || age >= rankingTTL {
 		return nil, false
 	}
 	return e.ranking, true
 }
 
-func (c *rankingCache) put(year int, writes uint64, now time.Time, r hromadabot.Ranking) {
+func (c *rankingCache) put(year int, now time.Time, r hromadabot.Ranking) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.byYear == nil {
 		c.byYear = make(map[int]cachedRanking)
 	}
-	c.byYear[year] = cachedRanking{writes: writes, at: now, ranking: r}
+	c.byYear[year] = cachedRanking{at: now, ranking: r}
 }
 
 func (db *DB) ranking(ctx context.Context, year int) (hromadabot.Ranking, error) {

@@ -19,7 +19,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
@@ -53,9 +52,6 @@ type DB struct {
 	// and must never be modified; Plan and DefaultPlan hand out copies.
 	plan hromadabot.Plan
 
-	// writes counts the write transactions committed through this DB; a
-	// cached ranking older than the latest write is not used.
-	writes   atomic.Uint64
 	rankings rankingCache
 
 	directory directory
@@ -217,7 +213,6 @@ func (tx *txn) commit() error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
-	tx.db.writes.Add(1)
 	return nil
 }
 
