@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"html"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
@@ -37,6 +38,10 @@ type HTML string
 // concurrent use.
 type Catalog struct {
 	localizers map[string]*i18n.Localizer
+	// plain keeps messages rendered without arguments (button labels,
+	// prompts), keyed by language and key: they never change, and most
+	// replies carry several.
+	plain sync.Map
 }
 
 // strict makes a template that names an argument the caller did not pass
@@ -79,6 +84,18 @@ func (c *Catalog) Render(lang, key string, args Args) (string, error) {
 
 func (c *Catalog) render(lang, key string, args Args, escape bool) (string, error) {
 	lang = c.Language(lang)
+	if len(args) == 0 {
+		// Escaping applies to arguments only, so it makes no difference here.
+		plainKey := lang + "\x00" + key
+		if msg, ok := c.plain.Load(plainKey); ok {
+			return msg.(string), nil
+		}
+		msg, err := c.localize(lang, key, nil, nil)
+		if err == nil {
+			c.plain.Store(plainKey, msg)
+		}
+		return msg, err
+	}
 	data := make(map[string]any, len(args))
 	var count any
 	for k, v := range args {
@@ -87,6 +104,12 @@ func (c *Catalog) render(lang, key string, args Args, escape bool) (string, erro
 			count = v
 		}
 	}
+	return c.localize(lang, key, data, count)
+}
+
+// localize renders the message with its arguments already formatted; count
+// chooses the plural form (nil for none).
+func (c *Catalog) localize(lang, key string, data map[string]any, count any) (string, error) {
 	msg, tag, err := c.localizers[lang].LocalizeWithTag(&i18n.LocalizeConfig{
 		MessageID:      key,
 		TemplateData:   data,

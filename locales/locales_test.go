@@ -181,10 +181,25 @@ func TestRenderErrors(t *testing.T) {
 		}
 	})
 	t.Run("ErrMissingArgument", func(t *testing.T) {
-		if _, err := c.Render("uk", "community.set", nil); err == nil {
-			t.Fatal("want an error for a template argument that was not passed")
+		// Twice: messages without arguments are kept once rendered, and a
+		// failed one must not be kept.
+		for range 2 {
+			if _, err := c.Render("uk", "community.set", nil); err == nil {
+				t.Fatal("want an error for a template argument that was not passed")
+			}
 		}
 	})
+}
+
+// TestRenderWithoutArgumentsKept: a message without arguments renders the
+// same each time and in each language its own.
+func TestRenderWithoutArgumentsKept(t *testing.T) {
+	c := mustCatalog(t)
+	for _, want := range []struct{ lang, text string }{{"uk", "🏠 Меню"}, {"en", "🏠 Menu"}, {"uk", "🏠 Меню"}, {"en", "🏠 Menu"}} {
+		if got := c.Plain(want.lang, "button.menu", nil); got != want.text {
+			t.Errorf("button.menu in %s = %q, want %q", want.lang, got, want.text)
+		}
+	}
 }
 
 func TestStatusesAndUnits(t *testing.T) {
