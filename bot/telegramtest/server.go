@@ -15,6 +15,7 @@
 package telegramtest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -494,6 +496,15 @@ func (s *Server) Requests(pred func(Request) bool) []Request {
 		}
 	}
 	return out
+}
+
+// RequestsAfter returns the recorded requests numbered above seq, in order:
+// a reader that follows the record cheaply, without a pass over all of it.
+func (s *Server) RequestsAfter(seq int) []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	i, _ := slices.BinarySearchFunc(s.requests, seq+1, func(r Request, seq int) int { return cmp.Compare(r.Seq, seq) })
+	return slices.Clone(s.requests[i:])
 }
 
 // WaitFor returns the first recorded request that matches pred, waiting for

@@ -780,4 +780,19 @@ func TestRecordLimit(t *testing.T) {
 	if len(reqs) < 3 || len(reqs) > 6 || reqs[len(reqs)-1].Seq != 10 {
 		t.Fatalf("kept %d requests, the last #%d", len(reqs), reqs[len(reqs)-1].Seq)
 	}
+	for _, tc := range []struct{ after, first, n int }{
+		{8, 9, 2}, {9, 10, 1}, {10, 0, 0}, {0, reqs[0].Seq, len(reqs)},
+	} {
+		got := s.RequestsAfter(tc.after)
+		if len(got) != tc.n || tc.n > 0 && (got[0].Seq != tc.first || got[len(got)-1].Seq != 10) {
+			t.Errorf("RequestsAfter(%d) = %d requests from #%d, want %d from #%d", tc.after, len(got), seqOf(got), tc.n, tc.first)
+		}
+	}
+}
+
+func seqOf(rs []telegramtest.Request) int {
+	if len(rs) == 0 {
+		return 0
+	}
+	return rs[0].Seq
 }

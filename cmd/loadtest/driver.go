@@ -119,8 +119,7 @@ func (d *driver) inject() {
 // observe reads the requests the bot made since the last look and takes
 // every message to a person as the reply to their update in flight.
 func (d *driver) observe(now time.Time) {
-	last := d.lastSeq
-	reqs := d.srv.Requests(func(r telegramtest.Request) bool { return r.Seq > last })
+	reqs := d.srv.RequestsAfter(d.lastSeq)
 	for _, r := range reqs {
 		if r.Seq != d.lastSeq+1 {
 			d.st.unseen += r.Seq - d.lastSeq - 1
