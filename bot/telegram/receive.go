@@ -89,7 +89,7 @@ func (c *Channel) Run(ctx context.Context, h bot.Handler, s Sender) error {
 			<-ctx.Done()
 		} else {
 			c.log.Info("telegram: receiving updates by long polling", "bot", c.Username())
-			err = c.poll(ctx, p)
+			err = c.receive(ctx, p)
 		}
 	}
 
@@ -101,6 +101,9 @@ func (c *Channel) Run(ctx context.Context, h bot.Handler, s Sender) error {
 	c.mu.Unlock()
 	c.hooks.Wait()
 	p.close()
+	if c.afterPool != nil {
+		c.afterPool()
+	}
 	c.mu.Lock()
 	c.pool = nil
 	c.mu.Unlock()
@@ -126,6 +129,16 @@ type pool struct {
 	wg      sync.WaitGroup
 	stop    <-chan struct{}
 	tracker *tracker
+	// inboxDone collects the handled updates that were kept in the
+	// inbox; nil without an inbox.
+	inboxDone *handledIDs
+}
+
+// handled notes that an update kept in the inbox was handled.
+func (p *pool) handled(id int) {
+	if p.inboxDone != nil {
+		p.inboxDone.add(id)
+	}
 }
 
 func (c *Channel) startPool(ctx context.Context, stop <-chan struct{}, h bot.Handler, s Sender) *pool {
@@ -267,7 +280,10 @@ type tracker struct {
 	// marks the handled ones among them.
 	pending []int
 	done    map[int]bool
-	offset  int
+	// replayed are updates an earlier process left in the inbox: handled
+	// from there, they are known though Telegram may return them once more.
+	replayed map[int]bool
+	offset   int
 	// sent is the offset the last successful getUpdates carried.
 	sent     int
 	progress chan struct{}
@@ -285,7 +301,7 @@ func (t *tracker) add(id int) bool {
 	if id < t.offset {
 		return false
 	}
-	if _, known := t.done[id]; known {
+	if _, known := t.done[id]; known || t.replayed[id] {
 		return false
 	}
 	t.done[id] = false
@@ -304,11 +320,21 @@ func (t *tracker) add(id int) bool {
 func (t *tracker) known(id int) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if id < t.offset {
+	if id < t.offset || t.replayed[id] {
 		return true
 	}
 	_, ok := t.done[id]
 	return ok
+}
+
+// remember marks an update replayed from the inbox as known.
+func (t *tracker) remember(id int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.replayed == nil {
+		t.replayed = make(map[int]bool)
+	}
+	t.replayed[id] = true
 }
 
 // finish marks an update handled and moves the offset past every handled
@@ -330,17 +356,20 @@ func (t *tracker) finish(id int) {
 	}
 }
 
-// waitHandled waits up to d for every fetched update to be handled; false
-// means ctx ended.
-func (t *tracker) waitHandled(ctx context.Context, d time.Duration) bool {
+// waitHandled waits up to d for every fetched update to be handled, the
+// whole of d when full; false means ctx ended.
+func (t *tracker) waitHandled(ctx context.Context, d time.Duration, full bool) bool {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
 		t.mu.Lock()
 		idle, progress := len(t.pending) == 0, t.progress
 		t.mu.Unlock()
-		if idle {
+		if idle && !full {
 			return true
+		}
+		if idle {
+			progress = nil
 		}
 		select {
 		case <-progress:
@@ -381,6 +410,32 @@ func (t *tracker) confirm(c *Channel) {
 		return
 	}
 	t.sentOffset(offset)
+}
+
+// receive polls, first handing over what an earlier process left in the
+// inbox, and removes handled updates from the inbox until the workers stop.
+func (c *Channel) receive(ctx context.Context, p *pool) error {
+	if c.cfg.Inbox == nil {
+		return c.poll(ctx, p)
+	}
+	p.inboxDone = &handledIDs{}
+	stopFlush, flushed := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(flushed)
+		p.inboxDone.run(c, stopFlush)
+	}()
+	// The workers may still finish updates after polling stops: the last
+	// flush waits for them (Run closes the pool after receive returns).
+	c.afterPool = func() {
+		close(stopFlush)
+		<-flushed
+	}
+	if err := c.replay(ctx, p); err != nil {
+		// Stopping before the inbox could be read or replayed: what is left
+		// there stays for the next start.
+		return nil
+	}
+	return c.poll(ctx, p)
 }
 
 // poll is the long-polling loop. A poll parked in its long wait is cut
@@ -437,39 +492,60 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 		}
 		failures = 0
 		t.sentOffset(offset)
-		fresh := 0
+		var fresh []fetchedUpdate
 		for _, f := range fetched {
-			id := f.id
-			if t.known(id) {
+			if t.known(f.id) {
 				// Fetched again only because it is not confirmed yet.
 				continue
 			}
 			if f.err != nil {
 				// An update the library cannot read would block every later
 				// one if it stayed unconfirmed: log it and move past it.
-				c.log.Error("telegram: undecodable update skipped", "update", id, "err", f.err)
-				if t.add(id) {
-					t.finish(id)
+				c.log.Error("telegram: undecodable update skipped", "update", f.id, "err", f.err)
+				if t.add(f.id) {
+					t.finish(f.id)
 				}
 				continue
 			}
-			u := f.update
+			fresh = append(fresh, f)
+		}
+		stored := c.store(ctx, fresh)
+		for _, f := range fresh {
+			id := f.id
 			if !t.add(id) {
 				continue
 			}
-			fresh++
-			j := &job{update: u, attempts: c.cfg.Attempts, done: func(err error) {
+			done := func(err error) {
 				if !errors.Is(err, errStopped) {
 					t.finish(id)
 				}
-			}}
-			if err := p.submit(ctx, chatKey(u), j); err != nil {
-				// Stopping: this and later updates stay unconfirmed.
+			}
+			if stored {
+				// Kept in the inbox: Telegram may forget it now.
+				t.finish(id)
+				done = func(err error) {
+					if !errors.Is(err, errStopped) {
+						p.handled(id)
+					}
+				}
+			}
+			j := &job{update: f.update, attempts: c.cfg.Attempts, done: done}
+			if err := p.submit(ctx, chatKey(f.update), j); err != nil {
+				// Stopping: this and later updates stay unconfirmed, or in
+				// the inbox.
 				return nil
 			}
 		}
-		if fresh > 0 {
-			if !t.waitHandled(ctx, pollGap) {
+		if len(fresh) > 0 {
+			// Under load the next poll waits a moment, so that it brings a
+			// batch rather than an update or two, and without an inbox not
+			// the updates still in flight again. A poll that waited for its
+			// updates waited long enough.
+			wait := pollGap
+			if stored {
+				wait = time.Until(started.Add(pollGap))
+			}
+			if wait > 0 && !t.waitHandled(ctx, wait, stored) {
 				return nil
 			}
 			continue
@@ -495,6 +571,7 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 // it is still in flight has only its id.
 type fetchedUpdate struct {
 	id     int
+	raw    json.RawMessage
 	update tgbotapi.Update
 	err    error
 }
@@ -540,7 +617,7 @@ func decodeUpdates(result json.RawMessage, known func(id int) bool) ([]fetchedUp
 			out[i] = fetchedUpdate{id: id.UpdateID, err: err}
 			continue
 		}
-		out[i].id = out[i].update.UpdateID
+		out[i].id, out[i].raw = out[i].update.UpdateID, raw
 	}
 	return out, nil
 }

@@ -70,6 +70,10 @@ type Config struct {
 	// ShutdownGrace bounds how long in-flight updates may run after Run's
 	// context is cancelled (default 10s).
 	ShutdownGrace time.Duration
+	// Inbox, when set, keeps each polled update until it is handled, so
+	// that it can be confirmed to Telegram at once; nil confirms an update
+	// only once it is handled. See Inbox.
+	Inbox Inbox
 	// HTTPClient makes the Bot API calls; nil uses a fresh client.
 	HTTPClient *http.Client
 	// Log gets ids and errors, never tokens nor message texts; nil discards.
@@ -83,6 +87,21 @@ type Command struct {
 	// Name is the command without the slash: "score".
 	Name        string
 	Description hromadabot.Text
+}
+
+// Inbox is durable storage for updates received but not yet handled (Redis
+// in production). Telegram returns every unconfirmed update with each
+// getUpdates, at most 100: confirming only after handling caps the updates
+// in flight at 100, behind the slowest of them, and fetches those in flight
+// again and again. With an inbox an update is confirmed once stored, and
+// after a crash the updates left in it are handled first.
+type Inbox interface {
+	// Put stores raw updates by update_id.
+	Put(ctx context.Context, updates map[int][]byte) error
+	// Done removes handled updates.
+	Done(ctx context.Context, ids []int) error
+	// Pending returns the updates stored and not done.
+	Pending(ctx context.Context) (map[int][]byte, error)
 }
 
 // Sender sends replies: the one rate-limited, retrying *bot.Sender, which
@@ -113,6 +132,8 @@ type Channel struct {
 	// hooks counts webhook requests being handled, so that Run waits for
 	// them before stopping the pool.
 	hooks sync.WaitGroup
+	// afterPool, set by receive, runs once the workers have stopped.
+	afterPool func()
 }
 
 var _ bot.Transport = (*Channel)(nil)

@@ -119,8 +119,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 
-	// The broadcast scheduler takes its per-slot lock in Redis when there is one.
+	// The broadcast scheduler takes its per-slot lock in Redis when there
+	// is one, and polled updates wait in a Redis inbox until handled.
 	var slotLocks goredis.UniversalClient
+	var inbox telegram.Inbox
 	if cfg.RedisURL != "" {
 		opts, err := goredis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -130,6 +132,7 @@ func (m *Main) Open(ctx context.Context) error {
 		client := goredis.NewClient(opts)
 		m.closers = append(m.closers, client.Close)
 		slotLocks = client
+		inbox = redis.NewInbox(client, cfg.RedisPrefix, "telegram")
 		states := redis.NewStateStore(client, redis.Options{Prefix: cfg.RedisPrefix, TTL: cfg.DialogTTL})
 		if err := states.Ping(ctx); err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
@@ -166,6 +169,7 @@ func (m *Main) Open(ctx context.Context) error {
 		WebhookURL:    cfg.WebhookURL,
 		WebhookSecret: cfg.WebhookSecret,
 		Commands:      telegramCommands,
+		Inbox:         inbox,
 		Log:           m.Log,
 	})
 	if err != nil {
