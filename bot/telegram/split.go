@@ -29,35 +29,35 @@ type token struct {
 func tokenize(s string) []token {
 	var out []token
 	for i := 0; i < len(s); {
-		switch s[i] {
-		case '<':
-			end := strings.IndexByte(s[i:], '>')
-			if end < 0 {
-				out = append(out, token{raw: s[i:], plain: plainLen(s[i:])})
-				return out
-			}
-			raw := s[i : i+end+1]
-			name := strings.TrimPrefix(raw[1:len(raw)-1], "/")
-			if k := strings.IndexAny(name, " \t\n"); k >= 0 {
-				name = name[:k]
-			}
-			out = append(out, token{raw: raw, tag: strings.ToLower(name), closing: strings.HasPrefix(raw, "</")})
-			i += end + 1
-		case '&':
-			if end := strings.IndexByte(s[i:], ';'); end > 1 && end <= 10 {
-				out = append(out, token{raw: s[i : i+end+1], plain: 1})
-				i += end + 1
-				continue
-			}
-			out = append(out, token{raw: "&", plain: 1})
-			i++
-		default:
-			r, n := utf8.DecodeRuneInString(s[i:])
-			out = append(out, token{raw: s[i : i+n], plain: utf16.RuneLen(max(r, 0))})
-			i += n
-		}
+		t, n := nextToken(s[i:])
+		out = append(out, t)
+		i += n
 	}
 	return out
+}
+
+// nextToken reads the token s starts with and how many bytes it takes.
+func nextToken(s string) (token, int) {
+	switch s[0] {
+	case '<':
+		end := strings.IndexByte(s, '>')
+		if end < 0 {
+			return token{raw: s, plain: plainLen(s)}, len(s)
+		}
+		raw := s[:end+1]
+		name := strings.TrimPrefix(raw[1:len(raw)-1], "/")
+		if k := strings.IndexAny(name, " \t\n"); k >= 0 {
+			name = name[:k]
+		}
+		return token{raw: raw, tag: strings.ToLower(name), closing: strings.HasPrefix(raw, "</")}, end + 1
+	case '&':
+		if end := strings.IndexByte(s, ';'); end > 1 && end <= 10 {
+			return token{raw: s[:end+1], plain: 1}, end + 1
+		}
+		return token{raw: "&", plain: 1}, 1
+	}
+	r, n := utf8.DecodeRuneInString(s)
+	return token{raw: s[:n], plain: utf16.RuneLen(max(r, 0))}, n
 }
 
 func plainLen(s string) int {
@@ -72,8 +72,11 @@ func plainLen(s string) int {
 // its limits.
 func textLength(html string) int {
 	n := 0
-	for _, t := range tokenize(html) {
+	for i := 0; i < len(html); {
+		// Token by token without keeping them: every reply is measured.
+		t, size := nextToken(html[i:])
 		n += t.plain
+		i += size
 	}
 	return n
 }
