@@ -5,7 +5,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"sync"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/hromadabot/hromadabot"
 )
@@ -20,6 +23,12 @@ type Cache struct {
 	mu    sync.Mutex
 	order *list.List // of *cached, most recently used first
 	byKey map[[sha256.Size]byte]*list.Element
+
+	// drawing makes the people who ask for the same new card at once wait
+	// for one drawing of it; drawers bounds the drawings under way, each
+	// tens of milliseconds of CPU and megabytes of pixels.
+	drawing singleflight.Group
+	drawers chan struct{}
 }
 
 type cached struct {
@@ -29,7 +38,8 @@ type cached struct {
 
 // NewCache returns a cache of at most max cards (about 100 KB each).
 func NewCache(max int) *Cache {
-	return &Cache{max: max, order: list.New(), byKey: make(map[[sha256.Size]byte]*list.Element)}
+	return &Cache{max: max, order: list.New(), byKey: make(map[[sha256.Size]byte]*list.Element),
+		drawers: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
 // ScoreCard returns ScoreCard(score, plan, lang), drawn once per distinct
@@ -46,10 +56,15 @@ func (c *Cache) ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang s
 	}
 	c.mu.Unlock()
 
-	png, err = ScoreCard(score, plan, lang)
+	drawn, err, _ := c.drawing.Do(cardID, func() (any, error) {
+		c.drawers <- struct{}{}
+		defer func() { <-c.drawers }()
+		return ScoreCard(score, plan, lang)
+	})
 	if err != nil {
 		return nil, "", err
 	}
+	png = drawn.([]byte)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.byKey[key]; !ok {

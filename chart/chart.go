@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"image/color"
 	"image/png"
+	"sync"
 
 	stdfont "golang.org/x/image/font"
 	"gonum.org/v1/plot"
@@ -90,6 +91,19 @@ type row struct {
 	status     hromadabot.Status
 }
 
+// encoderBuffers lets PNG encodings reuse their compressor state, which is
+// larger than many a picture.
+var encoderBuffers = &pngBuffers{}
+
+type pngBuffers struct{ pool sync.Pool }
+
+func (p *pngBuffers) Get() *png.EncoderBuffer {
+	b, _ := p.pool.Get().(*png.EncoderBuffer)
+	return b
+}
+
+func (p *pngBuffers) Put(b *png.EncoderBuffer) { p.pool.Put(b) }
+
 // ScoreCard draws the score of a community with the given plan as a PNG in
 // lang ("uk" or "en"; anything else is Ukrainian). Indicators appear in plan
 // order; an indicator missing from the score is drawn as not started.
@@ -158,7 +172,7 @@ func ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang string) ([]b
 	// Encoding is most of the card's cost; the fastest compression keeps a
 	// bar chart's few flat colours nearly as small.
 	var buf bytes.Buffer
-	enc := png.Encoder{CompressionLevel: png.BestSpeed}
+	enc := png.Encoder{CompressionLevel: png.BestSpeed, BufferPool: encoderBuffers}
 	if err := enc.Encode(&buf, img.Image()); err != nil {
 		return nil, fmt.Errorf("score card: encode png: %w", err)
 	}
