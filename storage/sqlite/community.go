@@ -281,14 +281,7 @@ func refreshSearchKeys(ctx context.Context, tx *txn) error {
 
 // Community returns the community with the given id, or ENOTFOUND.
 func (db *DB) Community(ctx context.Context, id int64) (*hromadabot.Community, error) {
-	var c hromadabot.Community
-	if err := db.read.GetContext(ctx, &c, sqlSelectCommunity, id); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, errNotFound("community_not_found", "community %d not found", id)
-		}
-		return nil, fmt.Errorf("select community: %w", err)
-	}
-	return &c, nil
+	return db.directory.community(ctx, db, id)
 }
 
 // checkCommunity returns ENOTFOUND unless the community exists.

@@ -368,6 +368,46 @@ func TestSearchSeesOtherProcesses(t *testing.T) {
 	}
 }
 
+// TestPlanSeesOtherProcesses: plans are kept in memory too, yet own targets
+// set through another connection count at once.
+func TestPlanSeesOtherProcesses(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hromada.db")
+	bot, _ := MustOpenDBAt(t, path)
+	cli, _ := MustOpenDBAt(t, path)
+	c := MustCreateCommunity(t, cli, "Бучанська", "Київська")
+	MustCreateReport(t, cli, c.ID, 1, 50, 0)
+	before, err := bot.Score(ctx, c.ID, 2025)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cli.SetCommunityTargets(ctx, c.ID, map[int]hromadabot.Targets{1: {2025: 50}}, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	plan, err := bot.Plan(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ind, _ := plan.Indicator(1); ind.Targets[2025] != 50 {
+		t.Fatalf("plan after another process set a target: %v, want 2025=50", ind.Targets)
+	}
+	after, err := bot.Score(ctx, c.ID, 2025)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.PlanFulfillment == before.PlanFulfillment {
+		t.Fatalf("plan fulfilment stayed %v after the target changed", after.PlanFulfillment)
+	}
+	plan.Indicators[0].Targets[2025] = 1 // a caller's copy: the kept plan must not see it
+	again, _ := bot.Plan(ctx, c.ID)
+	if ind, _ := again.Indicator(1); ind.Targets[2025] != 50 {
+		t.Fatalf("a caller's change reached the kept plan: %v", ind.Targets)
+	}
+	if _, err := bot.Plan(ctx, c.ID+1000); hromadabot.ErrorCode(err) != hromadabot.ENOTFOUND {
+		t.Fatalf("plan of an unknown community: %v, want ENOTFOUND", err)
+	}
+}
+
 func TestFindCommunity(t *testing.T) {
 	ctx := context.Background()
 	db, _ := MustOpenDB(t)

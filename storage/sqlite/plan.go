@@ -143,17 +143,11 @@ func (db *DB) DefaultPlan() hromadabot.Plan {
 
 // Plan returns the default plan with the community's own targets applied.
 func (db *DB) Plan(ctx context.Context, communityID int64) (*hromadabot.Plan, error) {
-	tx, err := db.beginRead(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-
-	plan, err := communityPlan(ctx, tx, communityID)
+	plan, err := db.directory.plan(ctx, db, communityID)
 	if err != nil {
 		return nil, FormatError(err)
 	}
-	// communityPlan may share the default plan; the caller gets its own copy.
+	// The directory's plan is shared; the caller gets its own copy.
 	out := plan.Clone()
 	return &out, nil
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"github.com/hromadabot/hromadabot"
 )
 
@@ -250,8 +252,8 @@ func (db *DB) LatestValues(ctx context.Context, communityID int64) (map[int]floa
 	return latestValues(ctx, tx, communityID)
 }
 
-func latestValues(ctx context.Context, tx *txn, communityID int64) (map[int]float64, error) {
-	rows, err := tx.QueryContext(ctx, sqlSelectLatestValues, communityID)
+func latestValues(ctx context.Context, q sqlx.QueryerContext, communityID int64) (map[int]float64, error) {
+	rows, err := q.QueryContext(ctx, sqlSelectLatestValues, communityID)
 	if err != nil {
 		return nil, fmt.Errorf("select current values: %w", err)
 	}

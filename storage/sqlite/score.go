@@ -29,17 +29,11 @@ func (db *DB) Score(ctx context.Context, communityID int64, year int) (*hromadab
 	if err := validateYear(year); err != nil {
 		return nil, err
 	}
-	tx, err := db.beginRead(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-
-	plan, err := communityPlan(ctx, tx, communityID)
+	plan, err := db.directory.plan(ctx, db, communityID)
 	if err != nil {
 		return nil, FormatError(err)
 	}
-	latest, err := latestValues(ctx, tx, communityID)
+	latest, err := latestValues(ctx, db.read, communityID)
 	if err != nil {
 		return nil, err
 	}
