@@ -8,7 +8,8 @@
 // Either way each update is handled by a bounded pool of workers sharded
 // by chat, so one chat's updates are handled in order while different chats
 // proceed concurrently, and an update counts as received (its offset is
-// confirmed, or the webhook answered 200) only after it was handled.
+// confirmed, or the webhook answered 200) only once it was handled or, when
+// polling with an Inbox, stored there until it is.
 package telegram
 
 import (
