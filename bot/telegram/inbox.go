@@ -2,7 +2,8 @@ package telegram
 
 import (
 	"context"
-	"encoding/json"
+	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -48,38 +49,20 @@ func (c *Channel) replay(ctx context.Context, p *pool) error {
 			return ctx.Err()
 		}
 	}
-	ids := slices.Sorted(func(yield func(int) bool) {
-		for id := range pending {
-			if !yield(id) {
-				return
-			}
-		}
-	})
+	ids := slices.Sorted(maps.Keys(pending))
 	if len(ids) > 0 {
 		c.log.Info("telegram: handling updates left in the inbox", "updates", len(ids))
 	}
-	raws := make([]json.RawMessage, len(ids))
-	for i, id := range ids {
-		raws[i] = pending[id]
-	}
-	list, err := json.Marshal(raws)
-	if err != nil {
-		return err
-	}
-	fetched, err := decodeUpdates(list, nil)
-	if err != nil {
-		return err
-	}
-	for i, f := range fetched {
-		id := ids[i]
+	for _, id := range ids {
 		p.tracker.remember(id)
+		f := decodeUpdate(pending[id])
 		if f.err != nil {
 			c.log.Error("telegram: undecodable update dropped from the inbox", "update", id, "err", f.err)
 			p.handled(id)
 			continue
 		}
 		j := &job{update: f.update, attempts: c.cfg.Attempts, done: func(err error) {
-			if err != errStopped {
+			if !errors.Is(err, errStopped) {
 				p.handled(id)
 			}
 		}}

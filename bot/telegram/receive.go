@@ -356,20 +356,32 @@ func (t *tracker) finish(id int) {
 	}
 }
 
-// waitHandled waits up to d for every fetched update to be handled, the
-// whole of d when full; false means ctx ended.
-func (t *tracker) waitHandled(ctx context.Context, d time.Duration, full bool) bool {
+// sleep waits d (nothing when d <= 0); false means ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// waitHandled waits up to d for every fetched update to be handled; false
+// means ctx ended.
+func (t *tracker) waitHandled(ctx context.Context, d time.Duration) bool {
 	timer := time.NewTimer(d)
 	defer timer.Stop()
 	for {
 		t.mu.Lock()
 		idle, progress := len(t.pending) == 0, t.progress
 		t.mu.Unlock()
-		if idle && !full {
-			return true
-		}
 		if idle {
-			progress = nil
+			return true
 		}
 		select {
 		case <-progress:
@@ -541,11 +553,11 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 			// batch rather than an update or two, and without an inbox not
 			// the updates still in flight again. A poll that waited for its
 			// updates waited long enough.
-			wait := pollGap
 			if stored {
-				wait = time.Until(started.Add(pollGap))
-			}
-			if wait > 0 && !t.waitHandled(ctx, wait, stored) {
+				if !sleep(ctx, time.Until(started.Add(pollGap))) {
+					return nil
+				}
+			} else if !t.waitHandled(ctx, pollGap) {
 				return nil
 			}
 			continue
@@ -609,17 +621,23 @@ func decodeUpdates(result json.RawMessage, known func(id int) bool) ([]fetchedUp
 			out[i] = fetchedUpdate{id: id}
 			continue
 		}
-		if err := json.Unmarshal(raw, &out[i].update); err != nil {
-			var id struct {
-				UpdateID int `json:"update_id"`
-			}
-			json.Unmarshal(raw, &id)
-			out[i] = fetchedUpdate{id: id.UpdateID, err: err}
-			continue
-		}
-		out[i].id, out[i].raw = out[i].update.UpdateID, raw
+		out[i] = decodeUpdate(raw)
 	}
 	return out, nil
+}
+
+// decodeUpdate decodes one raw update; one the library cannot read keeps
+// its id, when it has one, and the error.
+func decodeUpdate(raw json.RawMessage) fetchedUpdate {
+	var u tgbotapi.Update
+	if err := json.Unmarshal(raw, &u); err != nil {
+		var id struct {
+			UpdateID int `json:"update_id"`
+		}
+		json.Unmarshal(raw, &id)
+		return fetchedUpdate{id: id.UpdateID, err: err}
+	}
+	return fetchedUpdate{id: u.UpdateID, raw: raw, update: u}
 }
 
 // leadingUpdateID reads the update_id of an update that starts with it, as

@@ -113,25 +113,21 @@ func (d *directory) plan(ctx context.Context, db *DB, communityID int64) (*hroma
 	if _, ok := d.byID[communityID]; !ok {
 		return nil, errNotFound("community_not_found", "community %d not found", communityID)
 	}
-	if p, ok := d.plans[communityID]; ok {
-		if p == nil {
-			return &db.plan, nil
+	p, ok := d.plans[communityID]
+	if !ok {
+		var rows []targetRow
+		if err := db.read.SelectContext(ctx, &rows, sqlSelectCommunityTargets, communityID); err != nil {
+			return nil, fmt.Errorf("select community targets: %w", err)
 		}
-		return p, nil
+		if len(rows) > 0 {
+			own := db.plan.WithTargets(groupTargets(rows))
+			p = &own
+		}
+		if d.plans == nil {
+			d.plans = make(map[int64]*hromadabot.Plan)
+		}
+		d.plans[communityID] = p
 	}
-	var rows []targetRow
-	if err := db.read.SelectContext(ctx, &rows, sqlSelectCommunityTargets, communityID); err != nil {
-		return nil, fmt.Errorf("select community targets: %w", err)
-	}
-	var p *hromadabot.Plan
-	if len(rows) > 0 {
-		own := db.plan.WithTargets(groupTargets(rows))
-		p = &own
-	}
-	if d.plans == nil {
-		d.plans = make(map[int64]*hromadabot.Plan)
-	}
-	d.plans[communityID] = p
 	if p == nil {
 		return &db.plan, nil
 	}
