@@ -7,6 +7,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -66,14 +67,29 @@ type Button struct {
 	URL     string
 }
 
-// Image is a PNG picture.
+// Image is a PNG picture: its bytes, or a Draw that makes them when a
+// channel needs them. Drawing costs tens of milliseconds, and a channel that
+// already holds the picture under its Key (Telegram's file_id) never does.
 type Image struct {
 	PNG  []byte
+	Draw func() ([]byte, error)
 	Name string
 	// Key, when set, names what the picture shows: equal keys, equal
-	// pictures. A channel that reuses uploads (Telegram's file_id) looks
-	// them up by it rather than digesting the PNG every time.
+	// pictures. A channel that reuses uploads looks them up by it rather
+	// than digesting the PNG every time. An image with Draw has a Key.
 	Key string
+}
+
+// Bytes returns the PNG, drawing it when the image is drawn on demand.
+func (img *Image) Bytes() ([]byte, error) {
+	if img.PNG != nil || img.Draw == nil {
+		return img.PNG, nil
+	}
+	png, err := img.Draw()
+	if err != nil {
+		return nil, fmt.Errorf("draw %s: %w", img.Name, err)
+	}
+	return png, nil
 }
 
 // MaxPayload is the longest button payload any channel accepts (Telegram's

@@ -36,23 +36,30 @@ type cached struct {
 	png []byte
 }
 
-// NewCache returns a cache of at most max cards (about 100 KB each).
+// NewCache returns a cache of at most max cards (about 30 KB each).
 func NewCache(max int) *Cache {
 	return &Cache{max: max, order: list.New(), byKey: make(map[[sha256.Size]byte]*list.Element),
 		drawers: make(chan struct{}, runtime.GOMAXPROCS(0))}
 }
 
-// ScoreCard returns ScoreCard(score, plan, lang), drawn once per distinct
-// card, and a key naming what the card shows: the same key, the same card.
-func (c *Cache) ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (png []byte, cardID string, err error) {
+// ScoreCard returns a key naming what the card of score, plan and lang
+// shows (the same key, the same card) and a function that draws it: once
+// per distinct card while it stays among the latest. Nothing is drawn until
+// draw is called, so a channel that already has the card by its key never
+// draws it. score and plan must not change afterwards.
+func (c *Cache) ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (cardID string, draw func() ([]byte, error)) {
 	key := cardKey(score, plan, lang)
 	cardID = hex.EncodeToString(key[:])
+	return cardID, func() ([]byte, error) { return c.draw(key, cardID, score, plan, lang) }
+}
+
+func (c *Cache) draw(key [sha256.Size]byte, cardID string, score *hromadabot.Score, plan *hromadabot.Plan, lang string) ([]byte, error) {
 	c.mu.Lock()
 	if e, ok := c.byKey[key]; ok {
 		c.order.MoveToFront(e)
 		png := e.Value.(*cached).png
 		c.mu.Unlock()
-		return png, cardID, nil
+		return png, nil
 	}
 	c.mu.Unlock()
 
@@ -62,9 +69,9 @@ func (c *Cache) ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang s
 		return ScoreCard(score, plan, lang)
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	png = drawn.([]byte)
+	png := drawn.([]byte)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.byKey[key]; !ok {
@@ -75,7 +82,7 @@ func (c *Cache) ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang s
 			delete(c.byKey, last.Value.(*cached).key)
 		}
 	}
-	return png, cardID, nil
+	return png, nil
 }
 
 // cardKey digests what the card draws: the language, the year, the index

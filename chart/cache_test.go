@@ -15,7 +15,12 @@ func TestCache(t *testing.T) {
 		return &s
 	}
 	c := chart.NewCache(2)
-	first, firstKey, err := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
+	card := func(s *hromadabot.Score, lang string) ([]byte, string, error) {
+		key, draw := c.ScoreCard(s, &plan, lang)
+		png, err := draw()
+		return png, key, err
+	}
+	first, firstKey, err := card(score(map[int]float64{1: 50}), "uk")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,19 +31,27 @@ func TestCache(t *testing.T) {
 	if !bytes.Equal(first, direct) {
 		t.Fatal("a cached card differs from the one drawn directly")
 	}
-	again, againKey, _ := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
+	again, againKey, _ := card(score(map[int]float64{1: 50}), "uk")
 	if &again[0] != &first[0] {
 		t.Fatal("the same card was drawn again instead of taken from the cache")
 	}
 	if firstKey == "" || againKey != firstKey {
 		t.Fatalf("keys of the same card: %q, then %q", firstKey, againKey)
 	}
+	// Keys alone draw nothing: asking for them does not push the first card out.
+	for _, v := range []float64{10, 20, 30} {
+		c.ScoreCard(score(map[int]float64{1: v}), &plan, "uk")
+	}
+	kept, _, _ := card(score(map[int]float64{1: 50}), "uk")
+	if &kept[0] != &first[0] {
+		t.Fatal("keys asked for without drawing pushed a card out of the cache")
+	}
 	for _, tt := range []struct {
 		name   string
 		latest map[int]float64
 		lang   string
 	}{{"OtherValue", map[int]float64{1: 60}, "uk"}, {"OtherLanguage", map[int]float64{1: 50}, "en"}} {
-		other, otherKey, err := c.ScoreCard(score(tt.latest), &plan, tt.lang)
+		other, otherKey, err := card(score(tt.latest), tt.lang)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -46,8 +59,8 @@ func TestCache(t *testing.T) {
 			t.Errorf("%s: got the cached card or key of another score", tt.name)
 		}
 	}
-	// Two other cards since: the first was the least recently used and is gone.
-	evicted, evictedKey, _ := c.ScoreCard(score(map[int]float64{1: 50}), &plan, "uk")
+	// Two other cards drawn since: the first was the least recently used and is gone.
+	evicted, evictedKey, _ := card(score(map[int]float64{1: 50}), "uk")
 	if &evicted[0] == &first[0] || !bytes.Equal(evicted, first) || evictedKey != firstKey {
 		t.Fatal("the cache kept more cards than its size, or drew a different card")
 	}

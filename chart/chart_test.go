@@ -3,6 +3,7 @@ package chart_test
 import (
 	"bytes"
 	"image"
+	"image/color"
 	"image/png"
 	"testing"
 
@@ -20,22 +21,34 @@ var (
 // colourCounts counts the pixels of each of the given colours in one pass.
 func colourCounts(t *testing.T, img image.Image, cs ...[3]uint8) []int {
 	t.Helper()
+	counts := make([]int, len(cs))
+	count := func(r, g, b uint8, n int) {
+		for j, c := range cs {
+			if r == c[0] && g == c[1] && b == c[2] {
+				counts[j] += n
+			}
+		}
+	}
 	var pix []uint8
 	switch m := img.(type) {
 	case *image.RGBA:
 		pix = m.Pix
 	case *image.NRGBA:
 		pix = m.Pix
+	case *image.Paletted:
+		perIndex := make([]int, len(m.Palette))
+		for _, i := range m.Pix {
+			perIndex[i]++
+		}
+		for i, n := range perIndex {
+			c := color.NRGBAModel.Convert(m.Palette[i]).(color.NRGBA)
+			count(c.R, c.G, c.B, n)
+		}
 	default:
 		t.Fatalf("unexpected image type %T", img)
 	}
-	counts := make([]int, len(cs))
 	for i := 0; i+3 < len(pix); i += 4 {
-		for j, c := range cs {
-			if pix[i] == c[0] && pix[i+1] == c[1] && pix[i+2] == c[2] {
-				counts[j]++
-			}
-		}
+		count(pix[i], pix[i+1], pix[i+2], 1)
 	}
 	return counts
 }
@@ -132,4 +145,21 @@ func TestScoreCardErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkScoreCard draws a card with bars of every status; png-bytes is
+// the size of the picture sent.
+func BenchmarkScoreCard(b *testing.B) {
+	plan := hromadabot.DefaultPlan()
+	score := hromadabot.ComputeScore(&plan, map[int]float64{1: 100, 2: 90, 3: 5, 7: 40, 12: 1}, 2026)
+	b.ReportAllocs()
+	var size int
+	for b.Loop() {
+		card, err := chart.ScoreCard(&score, &plan, hromadabot.LangUK)
+		if err != nil {
+			b.Fatal(err)
+		}
+		size = len(card)
+	}
+	b.ReportMetric(float64(size), "png-bytes")
 }

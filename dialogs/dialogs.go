@@ -25,6 +25,10 @@ import (
 // Store is what the dialogs need from the records database; the SQLite DB
 // implements it.
 type Store interface {
+	// Turn returns the context for handling one event, under which the
+	// store may answer from what it learned earlier in the same event.
+	Turn(ctx context.Context) context.Context
+
 	EnsureUser(ctx context.Context, platform, platformID, language string) (*hromadabot.User, error)
 	UpdateUser(ctx context.Context, u *hromadabot.User, actor string) error
 
@@ -80,9 +84,10 @@ type Config struct {
 	Admins []string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Chart draws the score card's picture; nil sends the card without one.
-	// The key names what the picture shows (bot.Image.Key); "" for none.
-	Chart func(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (png []byte, key string, err error)
+	// Chart returns the key of the score card's picture (bot.Image.Key) and
+	// a function that draws it, which the channel calls only when it needs
+	// the pixels; nil sends the card without a picture.
+	Chart func(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (key string, draw func() ([]byte, error))
 	// Announcer stores the announcements of /broadcast; nil answers
 	// /broadcast that broadcasting is not set up.
 	Announcer Announcer
@@ -98,7 +103,7 @@ type Engine struct {
 	loc    *locales.Catalog
 	admins []string
 	now    func() time.Time
-	chart  func(*hromadabot.Score, *hromadabot.Plan, string) ([]byte, string, error)
+	chart  func(*hromadabot.Score, *hromadabot.Plan, string) (string, func() ([]byte, error))
 	ann    Announcer
 	log    *slog.Logger
 }
@@ -149,7 +154,7 @@ func (e *Engine) Handle(ctx context.Context, ev bot.Event) ([]bot.Reply, error) 
 	var out []bot.Reply
 	err := e.states.Update(ctx, ev.Platform+":"+ev.ChatID, func(old []byte) ([]byte, error) {
 		out = nil
-		t, err := e.newTurn(ctx, ev)
+		t, err := e.newTurn(e.store.Turn(ctx), ev)
 		if err != nil {
 			return nil, err
 		}

@@ -81,13 +81,13 @@ type stateBackend struct {
 // memory, and Redis (REDIS_URL when set, else an in-process miniredis).
 var stateBackends = []struct {
 	name string
-	make func(t *testing.T) stateBackend
+	make func(t testing.TB) stateBackend
 }{
-	{"memory", func(t *testing.T) stateBackend {
+	{"memory", func(t testing.TB) stateBackend {
 		s := memory.NewStateStore(0)
 		return stateBackend{name: "memory", open: func() dialogs.StateStore { return s }}
 	}},
-	{"redis", func(t *testing.T) stateBackend {
+	{"redis", func(t testing.TB) stateBackend {
 		prefix := "hromadabot-dialogs-test:" + rand.Text() + ":"
 		var opts *goredis.Options
 		if url := os.Getenv("REDIS_URL"); url != "" {
@@ -108,7 +108,7 @@ var stateBackends = []struct {
 	}},
 }
 
-func removeKeys(t *testing.T, opts *goredis.Options, prefix string) {
+func removeKeys(t testing.TB, opts *goredis.Options, prefix string) {
 	c := goredis.NewClient(opts)
 	defer c.Close()
 	ctx := context.Background()
@@ -139,7 +139,7 @@ type world struct {
 	backend stateBackend
 	states  dialogs.StateStore
 	eng     *dialogs.Engine
-	chart   func(*hromadabot.Score, *hromadabot.Plan, string) ([]byte, string, error)
+	chart   func(*hromadabot.Score, *hromadabot.Plan, string) (string, func() ([]byte, error))
 	// admins and announcer are the engine's configuration; restart
 	// applies a change.
 	admins    []string
@@ -148,7 +148,7 @@ type world struct {
 	c         map[string]*hromadabot.Community // by name; the first of same-named ones
 }
 
-func newWorld(t *testing.T, backend func(t *testing.T) stateBackend) *world {
+func newWorld(t *testing.T, backend func(t testing.TB) stateBackend) *world {
 	t.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "hromada.db"))

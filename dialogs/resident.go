@@ -416,11 +416,8 @@ func (t *turn) chart(communityID int64, score *hromadabot.Score) (*bot.Image, er
 	if err != nil {
 		return nil, fmt.Errorf("plan: %w", err)
 	}
-	png, key, err := t.e.chart(score, plan, t.lang)
-	if err != nil {
-		return nil, err
-	}
-	return &bot.Image{PNG: png, Name: fmt.Sprintf("score-%d.png", communityID), Key: key}, nil
+	key, draw := t.e.chart(score, plan, t.lang)
+	return &bot.Image{Draw: draw, Name: fmt.Sprintf("score-%d.png", communityID), Key: key}, nil
 }
 
 // Ranking.

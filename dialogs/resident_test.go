@@ -175,19 +175,27 @@ func TestScoreCard(t *testing.T) {
 		})
 		t.Run("Chart", func(t *testing.T) {
 			var gotLang string
-			w.chart = func(s *hromadabot.Score, p *hromadabot.Plan, lang string) ([]byte, string, error) {
+			drawn := 0
+			w.chart = func(s *hromadabot.Score, p *hromadabot.Plan, lang string) (string, func() ([]byte, error)) {
 				gotLang = lang
 				if len(p.Indicators) != 23 || s.Year != 2026 {
 					t.Errorf("chart got plan of %d, year %d", len(p.Indicators), s.Year)
 				}
-				return []byte("\x89PNG fake"), "card-1", nil
+				return "card-1", func() ([]byte, error) { drawn++; return []byte("\x89PNG fake"), nil }
 			}
 			defer func() { w.chart = nil; w.restart() }()
 			w.restart()
 			c := w.chat(t, residentID)
 			out := c.send("/score Буча")
-			if out[0].Image == nil || string(out[0].Image.PNG) != "\x89PNG fake" || out[0].Image.Key != "card-1" || gotLang != "uk" {
-				t.Errorf("score card image = %+v (lang %q), want the chart's PNG and key", out[0].Image, gotLang)
+			img := out[0].Image
+			if img == nil || img.Key != "card-1" || gotLang != "uk" {
+				t.Fatalf("score card image = %+v (lang %q), want the chart's key", img, gotLang)
+			}
+			if drawn != 0 {
+				t.Errorf("the card was drawn %d times before a channel asked for it", drawn)
+			}
+			if png, err := img.Bytes(); err != nil || string(png) != "\x89PNG fake" {
+				t.Errorf("score card image draws %q, %v; want the chart's PNG", png, err)
 			}
 		})
 	})

@@ -164,7 +164,11 @@ func (c *Console) print(replies []bot.Reply) error {
 		b.WriteString(PlainText(r.Text))
 		b.WriteString("\n")
 		if r.Image != nil {
-			fmt.Fprintf(&b, "[зображення %s, %d байт]\n", r.Image.Name, len(r.Image.PNG))
+			if png, err := r.Image.Bytes(); err != nil {
+				fmt.Fprintf(&b, "[зображення %s не намальовано]\n", r.Image.Name)
+			} else {
+				fmt.Fprintf(&b, "[зображення %s, %d байт]\n", r.Image.Name, len(png))
+			}
 		}
 		if len(r.Buttons) == 0 {
 			b.WriteString("\n")

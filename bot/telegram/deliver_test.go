@@ -322,3 +322,41 @@ func TestDeliverPhotoOnce(t *testing.T) {
 		t.Fatalf("keyed sendPhoto calls %+v, want an upload, its file_id for the same key, an upload for another key", photos)
 	}
 }
+
+// TestDeliverPhotoDrawnOnDemand: a picture drawn on demand is drawn only to
+// be uploaded, never when Telegram holds it under its key; one that cannot
+// be drawn leaves its text, buttons and all, to go out alone.
+func TestDeliverPhotoDrawnOnDemand(t *testing.T) {
+	ctx := testContext(t)
+	srv := newServer(t, telegramtest.Options{})
+	srv.AddUser(olena)
+	ch, _ := newChannel(t, srv, nil)
+	drawn := 0
+	card := func(key string, draw func() ([]byte, error)) bot.Outgoing {
+		return bot.Outgoing{ChatID: strconv.Itoa(chatID), Reply: bot.Reply{
+			Text: "Індекс", Image: &bot.Image{Key: key, Draw: draw},
+			Buttons: [][]bot.Button{{{Text: "🏆 Рейтинг", Payload: "r"}}},
+		}}
+	}
+	draw := func() ([]byte, error) { drawn++; return onePixelPNG(), nil }
+	for range 3 {
+		if err := ch.Deliver(ctx, card("card-c", draw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if drawn != 1 {
+		t.Errorf("drawn %d times for three deliveries of one key, want once", drawn)
+	}
+
+	broken := card("card-d", func() ([]byte, error) { return nil, errors.New("no fonts") })
+	if err := ch.Deliver(ctx, broken); err != nil {
+		t.Fatalf("a picture that cannot be drawn must not fail the reply: %v", err)
+	}
+	sent := srv.Requests(func(r telegramtest.Request) bool { return r.Method == "sendMessage" })
+	if len(sent) != 1 || sent[0].Params["text"] != "Індекс" || !strings.Contains(sent[0].Params["reply_markup"], "🏆 Рейтинг") {
+		t.Fatalf("sendMessage calls %+v, want the card's text with its buttons", sent)
+	}
+	if n := len(srv.Requests(func(r telegramtest.Request) bool { return r.Method == "sendPhoto" })); n != 3 {
+		t.Fatalf("%d sendPhoto calls, want 3: none for the picture that was not drawn", n)
+	}
+}

@@ -22,12 +22,16 @@ type photoIDs struct {
 
 // photoKey is the image's own Key, or else a digest of its PNG; the
 // prefixes keep the two kinds apart.
-func photoKey(img *bot.Image) string {
+func photoKey(img *bot.Image) (string, error) {
 	if img.Key != "" {
-		return "key:" + img.Key
+		return "key:" + img.Key, nil
 	}
-	sum := sha256.Sum256(img.PNG)
-	return "sha256:" + string(sum[:])
+	png, err := img.Bytes()
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(png)
+	return "sha256:" + string(sum[:]), nil
 }
 
 func (p *photoIDs) get(key string) (string, bool) {

@@ -378,13 +378,25 @@ func (c *Channel) sendPhoto(ctx context.Context, chatID int64, r bot.Reply, kb *
 	if name == "" {
 		name = "chart.png"
 	}
-	key := photoKey(r.Image)
-	var file tgbotapi.RequestFileData = tgbotapi.FileBytes{Name: name, Bytes: r.Image.PNG}
+	// upload reads the picture's bytes, drawing it if need be: only when
+	// Telegram does not hold it already.
+	upload := func() (tgbotapi.RequestFileData, error) {
+		png, err := r.Image.Bytes()
+		if err != nil {
+			return nil, err
+		}
+		return tgbotapi.FileBytes{Name: name, Bytes: png}, nil
+	}
+	key, err := photoKey(r.Image)
+	if err != nil {
+		return c.withoutPicture(ctx, chatID, r, kb, err)
+	}
 	fileID, known := c.photos.get(key)
-	if known {
-		// Telegram keeps what was uploaded: the same picture is sent by
-		// its file_id, without drawing bandwidth again.
-		file = tgbotapi.FileID(fileID)
+	var file tgbotapi.RequestFileData = tgbotapi.FileID(fileID)
+	if !known {
+		if file, err = upload(); err != nil {
+			return c.withoutPicture(ctx, chatID, r, kb, err)
+		}
 	}
 	photo := tgbotapi.NewPhoto(chatID, file)
 	captioned := strings.TrimSpace(r.Text) != "" && textLength(r.Text) <= maxCaption
@@ -397,11 +409,14 @@ func (c *Channel) sendPhoto(ctx context.Context, chatID int64, r bot.Reply, kb *
 	} else if strings.TrimSpace(r.Text) == "" && kb != nil {
 		photo.ReplyMarkup = kb
 	}
-	send := func() error {
+	send := func(uploaded bool) error {
 		return c.call(ctx, "sendPhoto", sendTimeout, func(api *tgbotapi.BotAPI) error {
 			resp, err := api.Request(photo)
 			if err != nil {
 				return err
+			}
+			if !uploaded {
+				return nil
 			}
 			if id := largestPhotoID(resp.Result); id != "" {
 				c.photos.put(key, id)
@@ -409,18 +424,30 @@ func (c *Channel) sendPhoto(ctx context.Context, chatID int64, r bot.Reply, kb *
 			return nil
 		})
 	}
-	err := send()
+	err = send(!known)
 	var te *Error
 	if known && errors.As(err, &te) && te.Code == http.StatusBadRequest {
 		// The file_id is no longer good: upload the picture again.
 		c.photos.drop(key)
-		photo.File = tgbotapi.FileBytes{Name: name, Bytes: r.Image.PNG}
-		err = send()
+		if photo.File, err = upload(); err != nil {
+			return c.withoutPicture(ctx, chatID, r, kb, err)
+		}
+		err = send(true)
 	}
 	if err != nil {
 		return err
 	}
 	if captioned || strings.TrimSpace(r.Text) == "" {
+		return nil
+	}
+	return c.sendText(ctx, chatID, r.Text, kb)
+}
+
+// withoutPicture sends a reply whose picture could not be drawn as its text
+// alone: the card is worth sending without it.
+func (c *Channel) withoutPicture(ctx context.Context, chatID int64, r bot.Reply, kb *tgbotapi.InlineKeyboardMarkup, err error) error {
+	c.log.WarnContext(ctx, "picture not drawn: sending the text alone", "chat", chatID, "err", err)
+	if strings.TrimSpace(r.Text) == "" {
 		return nil
 	}
 	return c.sendText(ctx, chatID, r.Text, kb)

@@ -153,7 +153,7 @@ func (m *Main) Open(ctx context.Context) error {
 		States:  m.States,
 		Locales: m.loc,
 		Admins:  cfg.AdminIDs,
-		// 64 cards of about 100 KB: what is asked for again is not drawn again.
+		// 64 cards of about 30 KB: what is asked for again is not drawn again.
 		Chart: chart.NewCache(64).ScoreCard,
 		// Admins' /broadcast stores a job; m.Broadcast sends it.
 		Announcer: broadcast.Announcer{Store: db},

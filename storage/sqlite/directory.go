@@ -12,8 +12,7 @@ import (
 )
 
 const (
-	sqlSelectCatalogChanges = `SELECT n FROM catalog_changes WHERE id = 1`
-	sqlSelectDirectory      = `SELECT ` + communityColumns + `, search_key FROM communities`
+	sqlSelectDirectory = `SELECT ` + communityColumns + `, search_key FROM communities`
 )
 
 // maxCachedSearches bounds the answers a directory keeps; past it they are
@@ -66,11 +65,11 @@ func (d *directory) search(ctx context.Context, db *DB, key string) ([]searchRes
 // refresh loads the communities again if the catalogue changed since they
 // were loaded, and forgets the answers and plans of before. d.mu is held.
 func (d *directory) refresh(ctx context.Context, db *DB) error {
-	var changes int64
-	if err := db.read.GetContext(ctx, &changes, sqlSelectCatalogChanges); err != nil {
-		return fmt.Errorf("select catalog changes: %w", err)
+	ch, err := db.changes(ctx)
+	if err != nil {
+		return err
 	}
-	if d.loaded && d.changes == changes {
+	if d.loaded && d.changes == ch.catalog {
 		return nil
 	}
 	var entries []directoryEntry
@@ -81,7 +80,7 @@ func (d *directory) refresh(ctx context.Context, db *DB) error {
 	for i := range entries {
 		byID[entries[i].ID] = i
 	}
-	d.loaded, d.changes, d.entries, d.byID = true, changes, entries, byID
+	d.loaded, d.changes, d.entries, d.byID = true, ch.catalog, entries, byID
 	d.searches, d.plans = nil, nil
 	return nil
 }

@@ -11,3 +11,16 @@ import (
 func (db *DB) RankingUncached(ctx context.Context, year int) (hromadabot.Ranking, error) {
 	return db.ranking(ctx, year)
 }
+
+// EventQueries are the queries run for every event or report, which must
+// find their rows through an index whatever the size of the tables.
+var EventQueries = map[string]string{
+	"ReportByDedupKey": sqlSelectReportByDedupKey,
+	"CurrentValue":     sqlSelectCurrentValue,
+	"LatestValues":     sqlSelectLatestValues,
+	"LastByReporter":   sqlSelectLastByReporter,
+	"LatestReport":     sqlSelectLatestReport,
+	"User":             sqlSelectUser,
+	"UserByPlatform":   sqlSelectUserByPlatform,
+	"Changes":          sqlSelectChanges,
+}

@@ -142,14 +142,14 @@ func (db *DB) DefaultPlan() hromadabot.Plan {
 }
 
 // Plan returns the default plan with the community's own targets applied.
+// It is shared, as every score card asks for it: callers must not modify
+// it, and Clone it to make a changed plan.
 func (db *DB) Plan(ctx context.Context, communityID int64) (*hromadabot.Plan, error) {
 	plan, err := db.directory.plan(ctx, db, communityID)
 	if err != nil {
 		return nil, FormatError(err)
 	}
-	// The directory's plan is shared; the caller gets its own copy.
-	out := plan.Clone()
-	return &out, nil
+	return plan, nil
 }
 
 // communityPlan returns the community's plan, ENOTFOUND for an unknown

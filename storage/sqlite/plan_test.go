@@ -21,10 +21,11 @@ func TestPlan(t *testing.T) {
 		if want := hromadabot.DefaultPlan(); !reflect.DeepEqual(*p, want) {
 			t.Fatal("a community without own targets does not get the default plan")
 		}
-		p.Indicators[0].Targets[2025] = 1
+		changed := p.Clone()
+		changed.Indicators[0].Targets[2025] = 1
 		p2, _ := db.Plan(ctx, c.ID)
-		if p2.Indicators[0].Targets[2025] == 1 {
-			t.Fatal("changing a returned plan changed the stored one")
+		if !reflect.DeepEqual(*p2, hromadabot.DefaultPlan()) {
+			t.Fatal("changing a clone of the returned plan changed the stored one")
 		}
 	})
 

@@ -17,7 +17,9 @@ import (
 const reportColumns = `id, community_id, indicator_id, value, comment, evidence, COALESCE(reporter_id, 0) AS reporter_id, source, created_at, dedup_key, retracted_at`
 
 const (
-	sqlSelectReportByDedupKey = `SELECT ` + reportColumns + ` FROM reports WHERE dedup_key = ?`
+	// The repeated condition is the partial index's own: without it SQLite
+	// cannot tell that the index covers the key and scans every report.
+	sqlSelectReportByDedupKey = `SELECT ` + reportColumns + ` FROM reports WHERE dedup_key = ? AND dedup_key <> ''`
 
 	sqlInsertReport = `
 INSERT INTO reports (community_id, indicator_id, value, comment, evidence, reporter_id, source, created_at, dedup_key)

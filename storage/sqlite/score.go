@@ -3,8 +3,11 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"github.com/hromadabot/hromadabot"
 )
@@ -54,12 +57,19 @@ func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error)
 	if r, ok := db.rankings.get(year, now); ok {
 		return r, nil
 	}
-	r, err := db.ranking(ctx, year)
+	// Everyone asking while the ranking is computed waits for that one
+	// computation, which no single caller's cancellation stops.
+	r, err, _ := db.rankings.computing.Do(strconv.Itoa(year), func() (any, error) {
+		r, err := db.ranking(context.WithoutCancel(ctx), year)
+		if err == nil {
+			db.rankings.put(year, now, r)
+		}
+		return r, err
+	})
 	if err != nil {
 		return nil, err
 	}
-	db.rankings.put(year, now, r)
-	return r, nil
+	return r.(hromadabot.Ranking), nil
 }
 
 // rankingTTL is how long a ranking is reused: the ranks a score card shows
@@ -71,8 +81,9 @@ const rankingTTL = time.Second
 // card shows the community's rank, and scoring all 1,469 communities for
 // every card would be most of the bot's work.
 type rankingCache struct {
-	mu     sync.Mutex
-	byYear map[int]cachedRanking
+	mu        sync.Mutex
+	byYear    map[int]cachedRanking
+	computing singleflight.Group
 }
 
 type cachedRanking struct {

@@ -55,6 +55,7 @@ type DB struct {
 	rankings rankingCache
 
 	directory directory
+	users     userCache
 }
 
 // Open opens (creating if needed) the database file at path, applies the
@@ -188,6 +189,9 @@ type txn struct {
 	*sqlx.Tx
 	db  *DB
 	now time.Time
+	// ctx is the one the transaction began with, as *sql.Tx keeps it too:
+	// committing tells its turn, if any, that the counters may have moved.
+	ctx context.Context
 }
 
 // beginWrite starts a write transaction (BEGIN IMMEDIATE).
@@ -196,7 +200,7 @@ func (db *DB) beginWrite(ctx context.Context) (*txn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &txn{Tx: tx, db: db, now: db.now()}, nil
+	return &txn{Tx: tx, db: db, now: db.now(), ctx: ctx}, nil
 }
 
 // beginRead starts a read transaction, so that several queries see one
@@ -206,13 +210,14 @@ func (db *DB) beginRead(ctx context.Context) (*txn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("begin: %w", err)
 	}
-	return &txn{Tx: tx, db: db, now: db.now()}, nil
+	return &txn{Tx: tx, db: db, now: db.now(), ctx: ctx}, nil
 }
 
 func (tx *txn) commit() error {
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	tx.db.forgetChanges(tx.ctx)
 	return nil
 }
 

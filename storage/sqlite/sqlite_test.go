@@ -301,3 +301,42 @@ func TestFormatError(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestEventQueriesUseIndexes: what runs for every event or report reads a
+// few rows through an index; a scan would grow with millions of reports.
+func TestEventQueriesUseIndexes(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hromada.db")
+	MustOpenDBAt(t, path)
+	raw := MustOpenRaw(t, path)
+	for name, q := range sqlite.EventQueries {
+		t.Run(name, func(t *testing.T) {
+			// The plan is made before values are bound; any will do.
+			args := make([]any, strings.Count(q, "?"))
+			for i := range args {
+				args[i] = "1"
+			}
+			rows, err := raw.Query("EXPLAIN QUERY PLAN "+q, args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rows.Close()
+			var plan []string
+			for rows.Next() {
+				var id, parent, unused int
+				var detail string
+				if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+					t.Fatal(err)
+				}
+				plan = append(plan, detail)
+			}
+			if err := rows.Err(); err != nil {
+				t.Fatal(err)
+			}
+			for _, step := range plan {
+				if strings.HasPrefix(step, "SCAN ") {
+					t.Errorf("plan %q scans a table", plan)
+				}
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
@@ -42,15 +43,25 @@ func (db *DB) EnsureUser(ctx context.Context, platform, platformID, language str
 	if _, _, err := hromadabot.ParseUserRef(platform + ":" + platformID); err != nil {
 		return nil, err
 	}
-	// Most updates come from someone seen a moment ago: read them without
-	// queueing for the one writer.
-	var seen hromadabot.User
-	err := db.read.GetContext(ctx, &seen, sqlSelectUserByPlatform, platform, platformID)
-	switch {
-	case err == nil && db.now().Sub(seen.LastSeenAt) < lastSeenPrecision:
+	ch, err := db.changes(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Most updates come from someone seen a moment ago: answer from memory
+	// while no user changed, else read them without queueing for the one
+	// writer.
+	seen, ok := db.users.get(platform, platformID, ch.users)
+	if !ok {
+		switch err := db.read.GetContext(ctx, &seen, sqlSelectUserByPlatform, platform, platformID); {
+		case err == nil:
+			db.users.put(&seen, ch.users)
+			ok = true
+		case !errors.Is(err, sql.ErrNoRows):
+			return nil, fmt.Errorf("select user: %w", err)
+		}
+	}
+	if ok && db.now().Sub(seen.LastSeenAt) < lastSeenPrecision {
 		return &seen, nil
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return nil, fmt.Errorf("select user: %w", err)
 	}
 	tx, err := db.beginWrite(ctx)
 	if err != nil {
@@ -62,12 +73,63 @@ func (db *DB) EnsureUser(ctx context.Context, platform, platformID, language str
 	if err != nil {
 		return nil, FormatError(err)
 	}
-	return u, tx.commit()
+	if err := tx.commit(); err != nil {
+		return nil, err
+	}
+	// A contact moves no counter: the row read in the transaction is the
+	// user as of ch unless the turn wrote, and then the next one reads it.
+	db.users.put(u, ch.users)
+	return u, nil
 }
 
 // lastSeenPrecision is how stale a user's last_seen_at may be: contacts
 // closer together than this write nothing.
 const lastSeenPrecision = time.Minute
+
+// maxCachedUsers bounds the users kept in memory, a few hundred bytes
+// each; past it, a quarter of them are forgotten.
+const maxCachedUsers = 16384
+
+// userCache keeps the users the bot talks to, keyed by platform account,
+// as of a users counter (see changes): every event starts by looking its
+// person up, and reading the row costs more than the rest of a simple
+// answer. When the counter moves, all of them are forgotten.
+type userCache struct {
+	mu      sync.Mutex
+	changes int64
+	byRef   map[string]hromadabot.User
+}
+
+func (c *userCache) get(platform, platformID string, changes int64) (hromadabot.User, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if changes != c.changes {
+		return hromadabot.User{}, false
+	}
+	u, ok := c.byRef[platform+":"+platformID]
+	return u, ok
+}
+
+// put keeps u as read when the counter stood at changes.
+func (c *userCache) put(u *hromadabot.User, changes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case changes < c.changes:
+		// Read before a change that emptied the cache: it may be stale.
+		return
+	case changes > c.changes || c.byRef == nil:
+		c.changes, c.byRef = changes, make(map[string]hromadabot.User)
+	case len(c.byRef) >= maxCachedUsers:
+		for ref := range c.byRef {
+			if len(c.byRef) < maxCachedUsers*3/4 {
+				break
+			}
+			delete(c.byRef, ref)
+		}
+	}
+	c.byRef[u.Ref()] = *u
+}
 
 func ensureUser(ctx context.Context, tx *txn, platform, platformID, language string) (*hromadabot.User, error) {
 	now := formatTime(tx.now)

@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -259,5 +260,86 @@ func TestUsers(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestEnsureUserSeesOtherProcesses: the people the bot talks to are kept in
+// memory, yet a change made to one through another connection, as the CLI
+// beside the bot makes, shows from the next event; a change the event
+// itself makes shows at once; recording a contact moves nothing.
+func TestEnsureUserSeesOtherProcesses(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "hromada.db")
+	bot, clock := MustOpenDBAt(t, path)
+	cli, _ := MustOpenDBAt(t, path)
+	raw := MustOpenRaw(t, path)
+	userChanges := func() int64 {
+		t.Helper()
+		var n int64
+		if err := raw.QueryRow(`SELECT n FROM user_changes WHERE id = 1`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	ensure := func(ctx context.Context) *hromadabot.User {
+		t.Helper()
+		u, err := bot.EnsureUser(ctx, hromadabot.PlatformTelegram, "42", "uk")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u
+	}
+	u := ensure(bot.Turn(ctx))
+	before := userChanges()
+	clock.Add(2 * time.Minute)
+	if seen := ensure(bot.Turn(ctx)); !seen.LastSeenAt.After(u.LastSeenAt) {
+		t.Fatalf("last seen %v after a contact two minutes on, want later than %v", seen.LastSeenAt, u.LastSeenAt)
+	}
+	if n := userChanges(); n != before {
+		t.Fatalf("recording a contact moved the users counter from %d to %d", before, n)
+	}
+
+	tests := []struct {
+		name   string
+		change func(*hromadabot.User)
+		check  func(*hromadabot.User) bool
+	}{
+		{"CLIUpdate", func(u *hromadabot.User) {
+			c := MustCreateCommunity(t, cli, "Бучанська", "Київська")
+			u.Role, u.CommunityID = hromadabot.RoleCDTO, c.ID
+			if err := cli.UpdateUser(ctx, u, "cli"); err != nil {
+				t.Fatal(err)
+			}
+		}, func(u *hromadabot.User) bool { return u.Role == hromadabot.RoleCDTO }},
+		{"RawSQL", func(u *hromadabot.User) {
+			if _, err := raw.Exec(`UPDATE users SET language = 'en' WHERE id = ?`, u.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, func(u *hromadabot.User) bool { return u.Language == hromadabot.LangEN }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := ensure(bot.Turn(ctx))
+			tt.change(u)
+			if got := ensure(bot.Turn(ctx)); !tt.check(got) {
+				t.Fatalf("next event got %+v, not the change made through another connection", got)
+			}
+		})
+	}
+
+	// The event's own change, in the same turn.
+	turn := bot.Turn(ctx)
+	u = ensure(turn)
+	u.Subscribed = true
+	if err := bot.UpdateUser(turn, u, u.Ref()); err != nil {
+		t.Fatal(err)
+	}
+	if got := ensure(turn); !got.Subscribed {
+		t.Fatal("the turn does not see the subscription it made")
+	}
+	got := ensure(bot.Turn(ctx))
+	got.Language = "змінено" // a caller's copy: later events must not see it
+	if again := ensure(bot.Turn(ctx)); again.Language != hromadabot.LangEN {
+		t.Fatalf("after a caller changed its copy: language %q", again.Language)
 	}
 }
