@@ -8,13 +8,12 @@ import (
 	"embed"
 	"fmt"
 	"html"
+	"io/fs"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
-	"github.com/nicksnyder/go-i18n/v2/i18n/template"
 	"golang.org/x/text/language"
 )
 
@@ -37,43 +36,112 @@ type HTML string
 // Catalog renders messages in the bot's languages. It is safe for
 // concurrent use.
 type Catalog struct {
-	localizers map[string]*i18n.Localizer
-	// plain keeps messages rendered without arguments (button labels,
-	// prompts), keyed by language and key: they never change, and most
-	// replies carry several.
-	plain sync.Map
+	// catalogues are in the order of Languages, the default first; a scan
+	// of two is cheaper than a map lookup on every render.
+	catalogues []*catalogue
 }
 
-// strict makes a template that names an argument the caller did not pass
-// fail instead of printing "<no value>".
-var strict = &template.TextParser{Option: "missingkey=error"}
+// catalogue is one language's messages, compiled at New so that a render
+// neither matches languages nor runs text/template.
+type catalogue struct {
+	lang     string
+	messages map[string]*message
+	plurals  *plurals
+}
+
+// message holds a message's template for each plural form it has (nil for
+// the others); a message without plurals has only "other".
+type message [numForms]*compiled
 
 // New loads the embedded catalogues.
 func New() (*Catalog, error) {
+	return load(files)
+}
+
+// load reads each language's catalogue, lang.json, from fsys. go-i18n
+// parses the files and its rules choose plural forms; the templates are
+// compiled here.
+func load(fsys fs.FS) (*Catalog, error) {
 	bundle := i18n.NewBundle(language.Ukrainian)
+	parsed := make([]*i18n.MessageFile, 0, len(Languages))
+	tags := make([]language.Tag, 0, len(Languages))
 	for _, lang := range Languages {
 		name := lang + ".json"
-		buf, err := files.ReadFile(name)
+		buf, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			return nil, fmt.Errorf("read catalogue %s: %w", name, err)
 		}
-		if _, err := bundle.ParseMessageFileBytes(buf, name); err != nil {
+		f, err := bundle.ParseMessageFileBytes(buf, name)
+		if err != nil {
 			return nil, fmt.Errorf("parse catalogue %s: %w", name, err)
 		}
+		parsed = append(parsed, f)
+		tags = append(tags, f.Tag)
 	}
-	c := &Catalog{localizers: make(map[string]*i18n.Localizer, len(Languages))}
-	for _, lang := range Languages {
-		c.localizers[lang] = i18n.NewLocalizer(bundle, lang)
+	probes, err := newProbeBundle(tags)
+	if err != nil {
+		return nil, err
+	}
+	c := &Catalog{catalogues: make([]*catalogue, 0, len(Languages))}
+	for i, lang := range Languages {
+		cat := &catalogue{
+			lang:     lang,
+			messages: make(map[string]*message, len(parsed[i].Messages)),
+			plurals:  &plurals{localizer: i18n.NewLocalizer(probes, lang)},
+		}
+		for _, m := range parsed[i].Messages {
+			msg, err := compileMessage(m)
+			if err != nil {
+				return nil, fmt.Errorf("catalogue %s.json: message %q: %w", lang, m.ID, err)
+			}
+			if msg == nil {
+				// go-i18n keeps no template for a message without text,
+				// so such a message is missing.
+				delete(cat.messages, m.ID)
+				continue
+			}
+			cat.messages[m.ID] = msg
+		}
+		c.catalogues = append(c.catalogues, cat)
 	}
 	return c, nil
 }
 
+// compileMessage compiles each form of m, or returns nil when m has none.
+func compileMessage(m *i18n.Message) (*message, error) {
+	var msg message
+	empty := true
+	for f, src := range formsOf(m) {
+		if src == "" {
+			continue
+		}
+		t, err := compile(src, m.LeftDelim, m.RightDelim)
+		if err != nil {
+			return nil, fmt.Errorf("form %s: %w", form(f), err)
+		}
+		msg[f] = t
+		empty = false
+	}
+	if empty {
+		return nil, nil
+	}
+	return &msg, nil
+}
+
 // Language returns lang when the catalogue speaks it and Ukrainian otherwise.
 func (c *Catalog) Language(lang string) string {
-	if _, ok := c.localizers[lang]; ok {
-		return lang
+	return c.catalogue(lang).lang
+}
+
+// catalogue returns lang's catalogue, the default language's when the
+// catalogue does not speak lang.
+func (c *Catalog) catalogue(lang string) *catalogue {
+	for _, cat := range c.catalogues {
+		if cat.lang == lang {
+			return cat
+		}
 	}
-	return hromadabot.LangUK
+	return c.catalogues[0]
 }
 
 // Render returns the message key in lang with args, or an error when the key
@@ -82,49 +150,31 @@ func (c *Catalog) Render(lang, key string, args Args) (string, error) {
 	return c.render(lang, key, args, true)
 }
 
+// render renders as go-i18n would with text/template and missingkey=error,
+// except that a message missing in lang is an error instead of the default
+// language's text: a missing translation is a bug the tests must see.
 func (c *Catalog) render(lang, key string, args Args, escape bool) (string, error) {
-	lang = c.Language(lang)
-	if len(args) == 0 {
-		// Escaping applies to arguments only, so it makes no difference here.
-		plainKey := lang + "\x00" + key
-		if msg, ok := c.plain.Load(plainKey); ok {
-			return msg.(string), nil
-		}
-		msg, err := c.localize(lang, key, nil, nil)
-		if err == nil {
-			c.plain.Store(plainKey, msg)
-		}
-		return msg, err
+	cat := c.catalogue(lang)
+	msg := cat.messages[key]
+	if msg == nil {
+		return "", fmt.Errorf("message %q is missing in %s", key, cat.lang)
 	}
-	data := make(map[string]any, len(args))
-	var count any
-	for k, v := range args {
-		data[k] = format(v, lang, escape)
-		if k == "Count" {
-			count = v
+	f := formOther
+	if count := args["Count"]; count != nil {
+		var err error
+		if f, err = cat.plurals.form(count); err != nil {
+			return "", fmt.Errorf("message %q in %s: %w", key, cat.lang, err)
 		}
 	}
-	return c.localize(lang, key, data, count)
-}
-
-// localize renders the message with its arguments already formatted; count
-// chooses the plural form (nil for none).
-func (c *Catalog) localize(lang, key string, data map[string]any, count any) (string, error) {
-	msg, tag, err := c.localizers[lang].LocalizeWithTag(&i18n.LocalizeConfig{
-		MessageID:      key,
-		TemplateData:   data,
-		PluralCount:    count,
-		TemplateParser: strict,
-	})
+	t := msg[f]
+	if t == nil {
+		return "", fmt.Errorf("message %q in %s has no plural form %q", key, cat.lang, f)
+	}
+	out, err := t.execute(args, cat.lang, escape)
 	if err != nil {
-		return "", fmt.Errorf("message %q in %s: %w", key, lang, err)
+		return "", fmt.Errorf("message %q in %s: %w", key, cat.lang, err)
 	}
-	if base, _ := tag.Base(); base.String() != lang {
-		// go-i18n falls back to the default language silently; a missing
-		// translation is a bug the tests must see.
-		return "", fmt.Errorf("message %q is missing in %s", key, lang)
-	}
-	return msg, nil
+	return out, nil
 }
 
 // T renders the message key in lang. A message that does not render (a bug
@@ -195,7 +245,9 @@ func Date(t time.Time, lang string) string {
 	return t.Format("02.01.2006")
 }
 
-func format(v any, lang string, escape bool) any {
+// format writes an argument as text for lang: escaped for HTML when escape
+// is set, unless it is HTML already.
+func format(v any, lang string, escape bool) string {
 	esc := html.EscapeString
 	if !escape {
 		esc = func(s string) string { return s }
