@@ -145,10 +145,8 @@ func (s *Server) messageWireLocked(c *chat, m *Message) wireMessage {
 	if m.PhotoID != "" {
 		w.Caption = m.Text
 		w.Photo = []wirePhotoSize{{FileID: m.PhotoID, FileUniqueID: "u" + m.PhotoID, Width: 800, Height: 600, FileSize: len(m.Photo)}}
-		if len(m.Photo) > 0 {
-			if cfg, _, err := image.DecodeConfig(bytes.NewReader(m.Photo)); err == nil {
-				w.Photo[0].Width, w.Photo[0].Height = cfg.Width, cfg.Height
-			}
+		if size, ok := s.photoSizes[m.PhotoID]; ok {
+			w.Photo[0].Width, w.Photo[0].Height = size.X, size.Y
 		}
 	} else {
 		w.Text = m.Text
@@ -192,7 +190,7 @@ func (s *Server) sendMessage(c *call) (any, string, *apiError) {
 	}
 	m := &Message{ID: ch.nextID, ChatID: ch.user.ID, FromBot: true, Text: plain, HTML: c.params["text"], Keyboard: kb, Date: s.opts.Now()}
 	ch.nextID++
-	ch.messages = append(ch.messages, m)
+	s.addMessageLocked(ch, m)
 	s.notifyLocked()
 	return s.messageWireLocked(ch, m), "", nil
 }
@@ -276,6 +274,7 @@ func (s *Server) sendPhoto(c *call) (any, string, *apiError) {
 		fileID = fmt.Sprintf("AgACAgIAAxkBAAI%06d", s.fileSeq)
 		data = f.Data
 		s.files[fileID] = data
+		s.photoSizes[fileID] = image.Pt(cfg.Width, cfg.Height)
 	} else if ref := c.params["photo"]; ref != "" {
 		d, ok := s.files[ref]
 		if !ok {
@@ -288,7 +287,7 @@ func (s *Server) sendPhoto(c *call) (any, string, *apiError) {
 	m := &Message{ID: ch.nextID, ChatID: ch.user.ID, FromBot: true, Text: caption, HTML: c.params["caption"],
 		Keyboard: kb, Photo: data, PhotoID: fileID, Date: s.opts.Now()}
 	ch.nextID++
-	ch.messages = append(ch.messages, m)
+	s.addMessageLocked(ch, m)
 	s.notifyLocked()
 	return s.messageWireLocked(ch, m), "", nil
 }

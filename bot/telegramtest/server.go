@@ -19,6 +19,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"io"
 	"mime"
 	"net/http"
@@ -54,6 +55,10 @@ type Options struct {
 	// RecordLimit keeps only the latest requests (0: all), for long load
 	// runs; Requests, WaitFor and WaitN then see only those.
 	RecordLimit int
+	// HistoryLimit keeps only the latest messages of each chat (0: all),
+	// for long load runs. An older message is gone as a deleted one is:
+	// it cannot be edited, and its buttons cannot be pressed.
+	HistoryLimit int
 }
 
 // Server is a running fake Bot API. All methods are safe for concurrent use.
@@ -78,11 +83,13 @@ type Server struct {
 	callbacks    map[string]*callback
 	commands     map[string][]BotCommand
 	files        map[string][]byte
-	fileSeq      int
-	queryID      int
-	webhook      WebhookInfo
-	delivering   bool
-	closed       bool
+	// photoSizes are the uploaded photos' dimensions, by file_id.
+	photoSizes map[string]image.Point
+	fileSeq    int
+	queryID    int
+	webhook    WebhookInfo
+	delivering bool
+	closed     bool
 }
 
 type queuedUpdate struct {
@@ -98,6 +105,15 @@ type chat struct {
 	blocked  bool
 	nextID   int
 	messages []*Message
+}
+
+// addMessageLocked appends m to the chat, forgetting the oldest messages
+// beyond HistoryLimit (in batches, so that appending stays cheap).
+func (s *Server) addMessageLocked(c *chat, m *Message) {
+	c.messages = append(c.messages, m)
+	if n := s.opts.HistoryLimit; n > 0 && len(c.messages) > 2*n {
+		c.messages = append(c.messages[:0:0], c.messages[len(c.messages)-n:]...)
+	}
 }
 
 type callback struct {
@@ -135,6 +151,7 @@ func New(opts Options) *Server {
 		callbacks:    map[string]*callback{},
 		commands:     map[string][]BotCommand{},
 		files:        map[string][]byte{},
+		photoSizes:   map[string]image.Point{},
 		client:       &http.Client{Timeout: 30 * time.Second},
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())

@@ -442,9 +442,12 @@ func TestSendPhoto(t *testing.T) {
 				if !a.OK || len(m.Photo) != 1 || m.Photo[0].Width != 10 || m.Photo[0].FileID == "" {
 					t.Fatalf("got %d %q %s", a.Status, a.Description, a.Result)
 				}
-				// The returned file_id can be sent again without an upload.
-				if again := form(t, s, "sendPhoto", map[string]string{"chat_id": "1111111", "photo": m.Photo[0].FileID}); !again.OK {
-					t.Fatalf("resend by file_id: %s", again.Description)
+				// The returned file_id can be sent again without an upload,
+				// and the photo keeps its size.
+				again := form(t, s, "sendPhoto", map[string]string{"chat_id": "1111111", "photo": m.Photo[0].FileID})
+				json.Unmarshal(again.Result, &m)
+				if !again.OK || len(m.Photo) != 1 || m.Photo[0].Width != 10 {
+					t.Fatalf("resend by file_id: %s %s", again.Description, again.Result)
 				}
 				return
 			}
@@ -795,4 +798,36 @@ func seqOf(rs []telegramtest.Request) int {
 		return 0
 	}
 	return rs[0].Seq
+}
+
+// TestHistoryLimit: a chat keeps its latest messages; older ones are gone
+// as deleted ones are, for the person and for the bot.
+func TestHistoryLimit(t *testing.T) {
+	s := newServer(t, telegramtest.Options{HistoryLimit: 2})
+	s.AddUser(alice)
+	kb := `{"inline_keyboard":[[{"text":"Далі","callback_data":"next"}]]}`
+	var ids []string
+	for i := range 6 {
+		sent := form(t, s, "sendMessage", map[string]string{"chat_id": "1111111", "text": "Сторінка " + strconv.Itoa(i), "reply_markup": kb})
+		var m struct {
+			MessageID int `json:"message_id"`
+		}
+		json.Unmarshal(sent.Result, &m)
+		ids = append(ids, strconv.Itoa(m.MessageID))
+	}
+	chat := s.Chat(alice.ID)
+	if len(chat) < 2 || len(chat) > 4 || chat[len(chat)-1].Text != "Сторінка 5" {
+		t.Fatalf("chat keeps %d messages, the last %+v; want 2 to 4, the latest", len(chat), chat[len(chat)-1])
+	}
+	first, _ := strconv.Atoi(ids[0])
+	if _, err := s.UserPress(alice, first, "next"); err == nil {
+		t.Error("pressed a button on a message beyond the history")
+	}
+	if a := form(t, s, "editMessageText", map[string]string{"chat_id": "1111111", "message_id": ids[0], "text": "x"}); a.OK || a.Description != "Bad Request: message to edit not found" {
+		t.Errorf("edit beyond the history: %d %q", a.Status, a.Description)
+	}
+	last, _ := strconv.Atoi(ids[5])
+	if _, err := s.UserPress(alice, last, "next"); err != nil {
+		t.Errorf("press on the latest message: %v", err)
+	}
 }

@@ -205,7 +205,7 @@ func (s *Server) userMessage(u User, fill func(m *wireMessage, seen *Message)) i
 	seen := &Message{ID: m.MessageID, ChatID: u.ID, Date: time.Unix(m.Date, 0)}
 	fill(m, seen)
 	seen.HTML = seen.Text
-	c.messages = append(c.messages, seen)
+	s.addMessageLocked(c, seen)
 	return s.enqueueLocked(u.ID, wireUpdate{Message: m})
 }
 

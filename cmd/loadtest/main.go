@@ -36,6 +36,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,6 +59,14 @@ const (
 	// recordLimit bounds the fake server's request record: the driver reads
 	// it every millisecond, far more often than this many requests arrive.
 	recordLimit = 4096
+	// historyLimit bounds each fake chat's messages: people only ever
+	// press buttons on the bot's latest messages, and a history kept whole
+	// would make the fake server slower and bigger from step to step.
+	historyLimit = 16
+	// harnessGCPercent makes the harness collect garbage a quarter as
+	// often as by default: its memory is not measured, and its collector
+	// would otherwise take CPU from the shared cores it measures on.
+	harnessGCPercent = 400
 	// drainLimit bounds the wait for a saturated bot to work off the
 	// updates queued during the steps.
 	drainLimit = 3 * time.Minute
@@ -86,6 +95,7 @@ func main() {
 		}
 		return
 	}
+	debug.SetGCPercent(harnessGCPercent)
 	opts, err := parseFlags(os.Args[1:], os.Getenv, os.Stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return
@@ -325,7 +335,7 @@ func measureBot(ctx context.Context, o options, out io.Writer, dir string, redis
 // open dialogs, and stops it.
 func runBot(ctx context.Context, o options, out io.Writer, bin, dir, dbPath string, redis *goredis.Client,
 	prefix string, w *world, invites []invite, rep *report) error {
-	srv := telegramtest.New(telegramtest.Options{Token: token, RecordLimit: recordLimit})
+	srv := telegramtest.New(telegramtest.Options{Token: token, RecordLimit: recordLimit, HistoryLimit: historyLimit})
 	defer srv.Close()
 	addr, err := freeAddr()
 	if err != nil {
@@ -445,7 +455,7 @@ func openDialogs(ctx context.Context, o options, out io.Writer, d *driver, bot *
 
 // measureEcho runs the same steps against the bare echo bot.
 func measureEcho(ctx context.Context, o options, out io.Writer, dir string, redis *goredis.Client, w *world, rep *report) error {
-	srv := telegramtest.New(telegramtest.Options{Token: token, RecordLimit: recordLimit})
+	srv := telegramtest.New(telegramtest.Options{Token: token, RecordLimit: recordLimit, HistoryLimit: historyLimit})
 	defer srv.Close()
 	self, err := os.Executable()
 	if err != nil {
