@@ -66,6 +66,9 @@ type Options struct {
 type StateStore struct {
 	client goredis.UniversalClient
 	opts   Options
+	// batch carries the scripts of every update, taking and writing a
+	// chat's state, to Redis with those of other chats.
+	batch *batcher
 }
 
 // Scripts run atomically in Redis. KEYS[1] is the lock, KEYS[2] the state;
@@ -115,7 +118,7 @@ func NewStateStore(client goredis.UniversalClient, opts Options) *StateStore {
 	if opts.LockWait <= 0 {
 		opts.LockWait = DefaultLockWait
 	}
-	return &StateStore{client: client, opts: opts}
+	return &StateStore{client: client, opts: opts, batch: &batcher{client: client}}
 }
 
 // Ping checks that Redis answers.
@@ -166,7 +169,7 @@ func (s *StateStore) Update(ctx context.Context, chat string, fn func(state []by
 		return err
 	}
 
-	ok, err := writeScript.Run(ctx, s.client, keys, token, next, s.opts.TTL.Milliseconds()).Int()
+	ok, err := s.batch.run(ctx, writeScript, keys, token, next, s.opts.TTL.Milliseconds()).Int()
 	if err != nil {
 		return fmt.Errorf("write state of chat %s: %w", chat, err)
 	}
@@ -190,7 +193,7 @@ func (s *StateStore) lock(ctx context.Context, keys []string, token string) ([]b
 	deadline := time.Now().Add(s.opts.LockWait)
 	pause := time.Millisecond
 	for {
-		res, err := acquireScript.Run(ctx, s.client, keys, token, s.opts.LockTTL.Milliseconds()).Slice()
+		res, err := s.batch.run(ctx, acquireScript, keys, token, s.opts.LockTTL.Milliseconds()).Slice()
 		if err != nil {
 			return nil, fmt.Errorf("acquire lock: %w", err)
 		}

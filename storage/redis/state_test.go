@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -389,4 +390,74 @@ func randomHex(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b[:])
+}
+
+// TestStateStoreManyChatsAtOnce: updates of many chats at once travel to
+// Redis together, and each gets its own chat's state back.
+func TestStateStoreManyChatsAtOnce(t *testing.T) {
+	b := newBackend(t)
+	s := redis.NewStateStore(b.client(), redis.Options{Prefix: b.prefix})
+	ctx := context.Background()
+	const chats, updates = 100, 5
+	var wg sync.WaitGroup
+	errs := make(chan error, chats)
+	for i := range chats {
+		wg.Go(func() {
+			chat := "telegram:" + strconv.Itoa(i)
+			for range updates {
+				err := s.Update(ctx, chat, func(st []byte) ([]byte, error) {
+					return append(st, chat+";"...), nil
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	for i := range chats {
+		chat := "telegram:" + strconv.Itoa(i)
+		if err := s.Update(ctx, chat, func(st []byte) ([]byte, error) {
+			if want := strings.Repeat(chat+";", updates); string(st) != want {
+				t.Errorf("chat %s has %q, want %q", chat, st, want)
+			}
+			return st, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestStateStoreAfterScriptFlush: a Redis that lost the scripts (restarted,
+// or flushed) gets them again.
+func TestStateStoreAfterScriptFlush(t *testing.T) {
+	b := newBackend(t)
+	client := b.client()
+	s := redis.NewStateStore(client, redis.Options{Prefix: b.prefix})
+	ctx := context.Background()
+	set := func(v string) error {
+		return s.Update(ctx, "telegram:1", func([]byte) ([]byte, error) { return []byte(v), nil })
+	}
+	if err := set("a"); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := set("b"); err != nil {
+		t.Fatalf("update after the scripts were flushed: %v", err)
+	}
+	if err := s.Update(ctx, "telegram:1", func(st []byte) ([]byte, error) {
+		if string(st) != "b" {
+			t.Errorf("state %q, want %q", st, "b")
+		}
+		return st, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
 }
