@@ -30,8 +30,15 @@ func TestLoadConfig(t *testing.T) {
 		if c.DatabasePath != "./hromada.db" || c.RedisURL != "" || c.RedisPrefix != "hromadabot:" || c.DialogTTL != 24*time.Hour ||
 			c.TelegramAPIURL != "https://api.telegram.org" || c.HTTPAddr != ":8080" || c.LogLevel != slog.LevelInfo ||
 			c.Timezone.String() != "Europe/Kyiv" || c.ReminderCron != "0 10 * * 1" || c.DigestCron != "0 18 * * 5" ||
-			c.BroadcastRate != 25 || c.QuietHours.String() != "21-8" {
+			c.BroadcastRate != 25 || c.QuietHours.String() != "21-8" || c.GCPercent != 200 {
 			t.Errorf("defaults: %+v", c)
+		}
+	})
+
+	t.Run("GOGCOffOK", func(t *testing.T) {
+		c, err := main.LoadConfig(getenv(map[string]string{"GOGC": "off"}))
+		if err != nil || c.GCPercent != -1 {
+			t.Fatalf("GOGC=off: %d, %v; want -1", c.GCPercent, err)
 		}
 	})
 
@@ -48,6 +55,7 @@ func TestLoadConfig(t *testing.T) {
 			"HTTP_ADDR":               "127.0.0.1:9090",
 			"ADMIN_IDS":               " telegram:1, viber:abc ,",
 			"LOG_LEVEL":               "debug",
+			"GOGC":                    "150",
 			"BOT_TIMEZONE":            "UTC",
 			"REMINDER_CRON":           "30 9 * * 2",
 			"DIGEST_CRON":             "0 17 * * 5",
@@ -60,7 +68,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if c.DatabasePath != "/data/hromada.db" || c.RedisPrefix != "test:" || c.DialogTTL != 2*time.Hour ||
 			c.TelegramAPIURL != "http://127.0.0.1:8081" || c.HTTPAddr != "127.0.0.1:9090" ||
-			!reflect.DeepEqual(c.AdminIDs, []string{"telegram:1", "viber:abc"}) || c.LogLevel != slog.LevelDebug ||
+			!reflect.DeepEqual(c.AdminIDs, []string{"telegram:1", "viber:abc"}) || c.LogLevel != slog.LevelDebug || c.GCPercent != 150 ||
 			c.Timezone.String() != "UTC" || c.BroadcastRate != 10 || c.SendRate != 30 || c.QuietHours.Enabled {
 			t.Errorf("config: %+v", c)
 		}
@@ -89,6 +97,8 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrAdminIDs", map[string]string{"ADMIN_IDS": "telegram:1,12345"}, `ADMIN_IDS: user "12345" must look like platform:id`},
 		{"ErrAdminIDsPlatform", map[string]string{"ADMIN_IDS": "signal:1"}, `ADMIN_IDS: unknown platform "signal"`},
 		{"ErrLogLevel", map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL: "loud" is not one of debug, info, warn, error`},
+		{"ErrGOGC", map[string]string{"GOGC": "lots"}, `GOGC: "lots" is not a positive whole percentage or off`},
+		{"ErrGOGCZero", map[string]string{"GOGC": "0"}, `GOGC: "0" is not a positive whole percentage or off`},
 		{"ErrTimezone", map[string]string{"BOT_TIMEZONE": "Europe/Kiev2"}, `BOT_TIMEZONE: "Europe/Kiev2" is not a time zone`},
 		{"ErrReminderCron", map[string]string{"REMINDER_CRON": "every monday"}, `REMINDER_CRON: "every monday" is not a cron schedule`},
 		{"ErrDigestCron", map[string]string{"DIGEST_CRON": "0 25 * * 5"}, `DIGEST_CRON: "0 25 * * 5" is not a cron schedule`},
