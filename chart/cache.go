@@ -4,8 +4,8 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"encoding/hex"
-	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 
 	"golang.org/x/sync/singleflight"
@@ -89,16 +89,23 @@ func (c *Cache) draw(key [sha256.Size]byte, cardID string, score *hromadabot.Sco
 // and fulfilment in its title, and each indicator's title, completion,
 // target and status.
 func cardKey(score *hromadabot.Score, plan *hromadabot.Plan, lang string) [sha256.Size]byte {
-	h := sha256.New()
-	fmt.Fprintf(h, "%s|%d|%.6f|%.6f", lang, score.Year, score.Index, score.PlanFulfillment)
+	// Appended rather than printed: a key is made for every score card.
+	b := make([]byte, 0, 64+48*len(score.Indicators))
+	num := func(v float64) { b = strconv.AppendFloat(append(b, '|'), v, 'f', 6, 64) }
+	b = append(b, lang...)
+	b = strconv.AppendInt(append(b, '|'), int64(score.Year), 10)
+	num(score.Index)
+	num(score.PlanFulfillment)
 	for _, is := range score.Indicators {
 		title := ""
 		if ind, ok := plan.Indicator(is.ID); ok {
 			title = ind.Short.In(lang)
 		}
-		fmt.Fprintf(h, "|%d:%s:%.6f:%.6f:%s", is.ID, title, is.Completion, is.Target, is.Status)
+		b = strconv.AppendInt(append(b, '|'), int64(is.ID), 10)
+		b = append(append(b, ':'), title...)
+		num(is.Completion)
+		num(is.Target)
+		b = append(append(b, '|'), is.Status...)
 	}
-	var key [sha256.Size]byte
-	h.Sum(key[:0])
-	return key
+	return sha256.Sum256(b)
 }

@@ -81,13 +81,21 @@ func textLength(html string) int {
 	return n
 }
 
+// fits reports whether an HTML text is at most limit characters long as
+// Telegram counts them. Markup, entities and multi-byte letters all count
+// for less than their bytes, so a text of at most limit bytes, as most
+// replies are, fits without being measured.
+func fits(html string, limit int) bool {
+	return len(html) <= limit || textLength(html) <= limit
+}
+
 // splitText cuts an HTML text into messages of at most limit characters,
 // preferring line boundaries, then spaces, then any character. Tags open at
 // a cut are closed at the end of one part and opened again at the start of
 // the next, so that every part is valid on its own. Parts with nothing
 // visible are dropped.
 func splitText(html string, limit int) []string {
-	if textLength(html) <= limit {
+	if fits(html, limit) {
 		return []string{html}
 	}
 	toks := tokenize(html)

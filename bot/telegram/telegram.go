@@ -319,7 +319,7 @@ func (c *Channel) Deliver(ctx context.Context, out bot.Outgoing) error {
 	if r.Image != nil {
 		return c.sendPhoto(ctx, chatID, r, kb)
 	}
-	if r.EditMenu && out.MenuID != "" && textLength(r.Text) <= maxText {
+	if r.EditMenu && out.MenuID != "" && fits(r.Text, maxText) {
 		if msgID, err := strconv.Atoi(out.MenuID); err == nil {
 			err := c.editText(ctx, chatID, msgID, r.Text, kb)
 			switch {
@@ -399,7 +399,7 @@ func (c *Channel) sendPhoto(ctx context.Context, chatID int64, r bot.Reply, kb *
 		}
 	}
 	photo := tgbotapi.NewPhoto(chatID, file)
-	captioned := strings.TrimSpace(r.Text) != "" && textLength(r.Text) <= maxCaption
+	captioned := strings.TrimSpace(r.Text) != "" && fits(r.Text, maxCaption)
 	if captioned {
 		photo.Caption = r.Text
 		photo.ParseMode = tgbotapi.ModeHTML
