@@ -30,15 +30,23 @@ func TestLoadConfig(t *testing.T) {
 		if c.DatabasePath != "./hromada.db" || c.RedisURL != "" || c.RedisPrefix != "hromadabot:" || c.DialogTTL != 24*time.Hour ||
 			c.TelegramAPIURL != "https://api.telegram.org" || c.HTTPAddr != ":8080" || c.LogLevel != slog.LevelInfo ||
 			c.Timezone.String() != "Europe/Kyiv" || c.ReminderCron != "0 10 * * 1" || c.DigestCron != "0 18 * * 5" ||
-			c.BroadcastRate != 25 || c.QuietHours.String() != "21-8" || c.GCPercent != 200 {
+			c.BroadcastRate != 25 || c.QuietHours.String() != "21-8" || c.GCPercent != 200 || c.MemoryLimit != 64<<20 {
 			t.Errorf("defaults: %+v", c)
 		}
 	})
 
-	t.Run("GOGCOffOK", func(t *testing.T) {
-		c, err := main.LoadConfig(getenv(map[string]string{"GOGC": "off"}))
-		if err != nil || c.GCPercent != -1 {
-			t.Fatalf("GOGC=off: %d, %v; want -1", c.GCPercent, err)
+	t.Run("CollectorOffOK", func(t *testing.T) {
+		c, err := main.LoadConfig(getenv(map[string]string{"GOGC": "off", "GOMEMLIMIT": "off"}))
+		if err != nil || c.GCPercent != -1 || c.MemoryLimit != 0 {
+			t.Fatalf("GOGC=off GOMEMLIMIT=off: %d, %d, %v; want -1, 0", c.GCPercent, c.MemoryLimit, err)
+		}
+	})
+
+	t.Run("GOMEMLIMITUnitsOK", func(t *testing.T) {
+		for v, want := range map[string]int64{"123": 123, "123B": 123, "2KiB": 2048, "64MiB": 64 << 20, "3GiB": 3 << 30, "1TiB": 1 << 40} {
+			if got, err := main.ParseMemoryLimit(v); err != nil || got != want {
+				t.Errorf("ParseMemoryLimit(%q) = %d, %v; want %d", v, got, err, want)
+			}
 		}
 	})
 
@@ -56,6 +64,7 @@ func TestLoadConfig(t *testing.T) {
 			"ADMIN_IDS":               " telegram:1, viber:abc ,",
 			"LOG_LEVEL":               "debug",
 			"GOGC":                    "150",
+			"GOMEMLIMIT":              "1GiB",
 			"BOT_TIMEZONE":            "UTC",
 			"REMINDER_CRON":           "30 9 * * 2",
 			"DIGEST_CRON":             "0 17 * * 5",
@@ -68,7 +77,7 @@ func TestLoadConfig(t *testing.T) {
 		}
 		if c.DatabasePath != "/data/hromada.db" || c.RedisPrefix != "test:" || c.DialogTTL != 2*time.Hour ||
 			c.TelegramAPIURL != "http://127.0.0.1:8081" || c.HTTPAddr != "127.0.0.1:9090" ||
-			!reflect.DeepEqual(c.AdminIDs, []string{"telegram:1", "viber:abc"}) || c.LogLevel != slog.LevelDebug || c.GCPercent != 150 ||
+			!reflect.DeepEqual(c.AdminIDs, []string{"telegram:1", "viber:abc"}) || c.LogLevel != slog.LevelDebug || c.GCPercent != 150 || c.MemoryLimit != 1<<30 ||
 			c.Timezone.String() != "UTC" || c.BroadcastRate != 10 || c.SendRate != 30 || c.QuietHours.Enabled {
 			t.Errorf("config: %+v", c)
 		}
@@ -99,6 +108,8 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrLogLevel", map[string]string{"LOG_LEVEL": "loud"}, `LOG_LEVEL: "loud" is not one of debug, info, warn, error`},
 		{"ErrGOGC", map[string]string{"GOGC": "lots"}, `GOGC: "lots" is not a positive whole percentage or off`},
 		{"ErrGOGCZero", map[string]string{"GOGC": "0"}, `GOGC: "0" is not a positive whole percentage or off`},
+		{"ErrGOMEMLIMIT", map[string]string{"GOMEMLIMIT": "64MB"}, `GOMEMLIMIT: "64MB" is not a size such as 64MiB or 1GiB, or off`},
+		{"ErrGOMEMLIMITHuge", map[string]string{"GOMEMLIMIT": "9999999999TiB"}, `GOMEMLIMIT: "9999999999TiB" is not a size`},
 		{"ErrTimezone", map[string]string{"BOT_TIMEZONE": "Europe/Kiev2"}, `BOT_TIMEZONE: "Europe/Kiev2" is not a time zone`},
 		{"ErrReminderCron", map[string]string{"REMINDER_CRON": "every monday"}, `REMINDER_CRON: "every monday" is not a cron schedule`},
 		{"ErrDigestCron", map[string]string{"DIGEST_CRON": "0 25 * * 5"}, `DIGEST_CRON: "0 25 * * 5" is not a cron schedule`},

@@ -49,6 +49,9 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	debug.SetGCPercent(cfg.GCPercent)
+	if cfg.MemoryLimit > 0 {
+		debug.SetMemoryLimit(cfg.MemoryLimit)
+	}
 	m := NewMain(cfg, log)
 	if err := m.Open(ctx); err != nil {
 		m.Close()
