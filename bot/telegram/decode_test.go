@@ -2,7 +2,13 @@ package telegram
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
+	"reflect"
 	"testing"
+	"time"
+
+	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
 )
 
 func TestLeadingUpdateID(t *testing.T) {
@@ -60,5 +66,46 @@ func TestDecodeUpdates(t *testing.T) {
 	}
 	if _, err := decodeUpdates(json.RawMessage(`{"not":"a list"}`), nil); err == nil {
 		t.Error("an answer that is not a list of updates decoded without error")
+	}
+}
+
+// TestParseUpdateReadsWhatTheLibraryReads: decoding only the fields the bot
+// reads gives every fixture the same event, chat and callback id as the
+// library's whole Update does.
+func TestParseUpdateReadsWhatTheLibraryReads(t *testing.T) {
+	paths, err := filepath.Glob("testdata/*.json")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("fixtures: %v, %v", paths, err)
+	}
+	now := time.Unix(1_700_000_000, 0)
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var full tgbotapi.Update
+			if err := json.Unmarshal(raw, &full); err != nil {
+				t.Fatal(err)
+			}
+			slim, err := parseUpdate(raw)
+			if err != nil {
+				t.Fatal(err)
+			}
+			wantEv, wantOK := toEvent(full, now)
+			gotEv, gotOK := toEvent(slim, now)
+			if gotOK != wantOK || !reflect.DeepEqual(gotEv, wantEv) {
+				t.Errorf("event %+v, %v; the library's update gives %+v, %v", gotEv, gotOK, wantEv, wantOK)
+			}
+			if got, want := chatKey(slim), chatKey(full); got != want {
+				t.Errorf("chat %d, want %d", got, want)
+			}
+			if full.CallbackQuery != nil && (slim.CallbackQuery == nil || slim.CallbackQuery.ID != full.CallbackQuery.ID) {
+				t.Errorf("callback %+v, want id %q", slim.CallbackQuery, full.CallbackQuery.ID)
+			}
+		})
+	}
+	if _, err := parseUpdate([]byte(`{"update_id":"x"}`)); err == nil {
+		t.Error("an update_id that is not a number was read")
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -629,8 +630,8 @@ func decodeUpdates(result json.RawMessage, known func(id int) bool) ([]fetchedUp
 // decodeUpdate decodes one raw update; one the library cannot read keeps
 // its id, when it has one, and the error.
 func decodeUpdate(raw json.RawMessage) fetchedUpdate {
-	var u tgbotapi.Update
-	if err := json.Unmarshal(raw, &u); err != nil {
+	u, err := parseUpdate(raw)
+	if err != nil {
 		var id struct {
 			UpdateID int `json:"update_id"`
 		}
@@ -695,8 +696,13 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unauthorized", http.StatusUnauthorized)
 		return
 	}
-	var u tgbotapi.Update
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&u); err != nil || u.UpdateID == 0 {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		http.Error(w, "bad update", http.StatusBadRequest)
+		return
+	}
+	u, err := parseUpdate(body)
+	if err != nil || u.UpdateID == 0 {
 		http.Error(w, "bad update", http.StatusBadRequest)
 		return
 	}
