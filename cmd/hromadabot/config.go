@@ -92,7 +92,7 @@ const (
 	// open), so a busy bot gets about a tenth more CPU, and a burst of
 	// queued updates still leaves the process well under 100 MB.
 	DefaultGCPercent   = 200
-	DefaultMemoryLimit = 64 << 20
+	DefaultMemoryLimit = 56 << 20
 )
 
 // SendUnlimited is the SendRate of SEND_RATE=off (or 0): no global limit.

@@ -30,7 +30,7 @@ func TestLoadConfig(t *testing.T) {
 		if c.DatabasePath != "./hromada.db" || c.RedisURL != "" || c.RedisPrefix != "hromadabot:" || c.DialogTTL != 24*time.Hour ||
 			c.TelegramAPIURL != "https://api.telegram.org" || c.HTTPAddr != ":8080" || c.LogLevel != slog.LevelInfo ||
 			c.Timezone.String() != "Europe/Kyiv" || c.ReminderCron != "0 10 * * 1" || c.DigestCron != "0 18 * * 5" ||
-			c.BroadcastRate != 25 || c.QuietHours.String() != "21-8" || c.GCPercent != 200 || c.MemoryLimit != 64<<20 {
+			c.BroadcastRate != 25 || c.QuietHours.String() != "21-8" || c.GCPercent != 200 || c.MemoryLimit != 56<<20 {
 			t.Errorf("defaults: %+v", c)
 		}
 	})
