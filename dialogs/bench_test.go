@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,26 +92,17 @@ func benchmarkHandle(b *testing.B, states dialogs.StateStore) {
 	// Telegram's file_ids: those are never drawn.
 	var uploaded sync.Map
 
-	var next atomic.Int64
-	var updates atomic.Int64
-	b.SetParallelism(32)
+	const parallelism = 32
+	goroutines := parallelism * runtime.GOMAXPROCS(0)
+	var next, updates atomic.Int64
+	b.SetParallelism(parallelism)
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		// Each goroutine plays its own people, one update at a time.
 		var mine []*benchPerson
-		for {
-			i := int(next.Add(1)) - 1
-			if i >= len(people) {
-				break
-			}
+		for i := int(next.Add(1)) - 1; i < len(people); i += goroutines {
 			mine = append(mine, people[i])
-			if len(people)-i <= len(people)/64 {
-				break
-			}
-		}
-		if len(mine) == 0 {
-			mine = []*benchPerson{{id: strconv.Itoa(3_000_000 + int(next.Add(1))), index: int(next.Load())}}
 		}
 		for n := 0; pb.Next(); n++ {
 			p := mine[n%len(mine)]

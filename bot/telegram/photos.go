@@ -4,8 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"sync"
-
-	"github.com/hromadabot/hromadabot/bot"
 )
 
 // maxPhotoIDs bounds the file_ids kept: a score card per community, year,
@@ -20,17 +18,17 @@ type photoIDs struct {
 	order []string
 }
 
-// photoKey is the image's own Key, or else a digest of its PNG; the
+// photoKey is the image's own key, or else a digest of its PNG; the
 // prefixes keep the two kinds apart.
-func photoKey(img *bot.Image) (string, error) {
-	if img.Key != "" {
-		return "key:" + img.Key, nil
+func photoKey(key string, png func() ([]byte, error)) (string, error) {
+	if key != "" {
+		return "key:" + key, nil
 	}
-	png, err := img.Bytes()
+	b, err := png()
 	if err != nil {
 		return "", err
 	}
-	sum := sha256.Sum256(png)
+	sum := sha256.Sum256(b)
 	return "sha256:" + string(sum[:]), nil
 }
 

@@ -378,16 +378,17 @@ func (c *Channel) sendPhoto(ctx context.Context, chatID int64, r bot.Reply, kb *
 	if name == "" {
 		name = "chart.png"
 	}
-	// upload reads the picture's bytes, drawing it if need be: only when
-	// Telegram does not hold it already.
+	// The picture is drawn at most once, and only when Telegram does not
+	// hold it already or it has no key to be known by.
+	png := sync.OnceValues(r.Image.Bytes)
 	upload := func() (tgbotapi.RequestFileData, error) {
-		png, err := r.Image.Bytes()
+		b, err := png()
 		if err != nil {
 			return nil, err
 		}
-		return tgbotapi.FileBytes{Name: name, Bytes: png}, nil
+		return tgbotapi.FileBytes{Name: name, Bytes: b}, nil
 	}
-	key, err := photoKey(r.Image)
+	key, err := photoKey(r.Image.Key, png)
 	if err != nil {
 		return c.withoutPicture(ctx, chatID, r, kb, err)
 	}

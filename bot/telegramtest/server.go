@@ -108,12 +108,18 @@ type chat struct {
 }
 
 // addMessageLocked appends m to the chat, forgetting the oldest messages
-// beyond HistoryLimit (in batches, so that appending stays cheap).
+// beyond HistoryLimit.
 func (s *Server) addMessageLocked(c *chat, m *Message) {
-	c.messages = append(c.messages, m)
-	if n := s.opts.HistoryLimit; n > 0 && len(c.messages) > 2*n {
-		c.messages = append(c.messages[:0:0], c.messages[len(c.messages)-n:]...)
+	c.messages = keepLatest(append(c.messages, m), s.opts.HistoryLimit)
+}
+
+// keepLatest keeps the latest n of xs (all when n is 0). It trims only once
+// xs holds twice as many, so that appending stays cheap.
+func keepLatest[T any](xs []T, n int) []T {
+	if n > 0 && len(xs) > 2*n {
+		return append(xs[:0:0], xs[len(xs)-n:]...)
 	}
+	return xs
 }
 
 type callback struct {
@@ -494,10 +500,7 @@ func (s *Server) record(c *call, status int, errText string) {
 	s.requests = append(s.requests, Request{
 		Seq: s.seq, Method: c.method, Params: params, Files: files, Status: status, Error: errText,
 	})
-	if n := s.opts.RecordLimit; n > 0 && len(s.requests) > 2*n {
-		// Trimmed in batches, so that recording stays cheap.
-		s.requests = append(s.requests[:0:0], s.requests[len(s.requests)-n:]...)
-	}
+	s.requests = keepLatest(s.requests, s.opts.RecordLimit)
 	s.notifyLocked()
 }
 
