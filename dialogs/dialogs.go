@@ -26,7 +26,7 @@ import (
 // implements it.
 type Store interface {
 	// Turn returns the context for handling one event, under which the
-	// store may answer from what it learned earlier in the same event.
+	// store may answer from what it learned since the event began.
 	Turn(ctx context.Context) context.Context
 
 	EnsureUser(ctx context.Context, platform, platformID, language string) (*hromadabot.User, error)
@@ -152,9 +152,12 @@ func New(cfg Config) (*Engine, error) {
 // Handle itself then returns no error, so a channel simply sends the replies.
 func (e *Engine) Handle(ctx context.Context, ev bot.Event) ([]bot.Reply, error) {
 	var out []bot.Reply
+	// The turn begins before the wait for the chat's state, so that the
+	// store may answer it with what it reads for other turns meanwhile.
+	turn := e.store.Turn(ctx)
 	err := e.states.Update(ctx, ev.Platform+":"+ev.ChatID, func(old []byte) ([]byte, error) {
 		out = nil
-		t, err := e.newTurn(e.store.Turn(ctx), ev)
+		t, err := e.newTurn(turn, ev)
 		if err != nil {
 			return nil, err
 		}

@@ -122,7 +122,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	quick := fs.Bool("quick", false, "a short run (1,000 people, steps 200,500,1000 of 3s, 1,000 open dialogs), for CI")
 	fs.IntVar(&o.users, "users", 10000, "people taking part in the steps")
 	fs.Float64Var(&o.cdtoShare, "cdto-share", 0.2, "share of the people who are CDTOs reporting; the rest are residents")
-	fs.StringVar(&steps, "steps", "500,1000,2000,3000,4000,6000,8000", "offered load of each step, updates per second")
+	fs.StringVar(&steps, "steps", "500,1000,2000,3000,4000,6000,8000,10000,12000", "offered load of each step, updates per second")
 	fs.DurationVar(&o.stepDur, "step-duration", 10*time.Second, "how long each step lasts")
 	fs.IntVar(&o.dialogs, "dialogs", 10000, "people who open a report dialog and leave it open, for the memory reading")
 	fs.Float64Var(&o.dialogRate, "dialog-rate", 1000, "updates per second while opening those dialogs")

@@ -337,6 +337,25 @@ func TestEnsureUserSeesOtherProcesses(t *testing.T) {
 	if got := ensure(turn); !got.Subscribed {
 		t.Fatal("the turn does not see the subscription it made")
 	}
+	// A read of the counters that another turn began after this one began
+	// serves this one too: it sees everything committed before. So the
+	// change below, made after the other turn's read, does not show in
+	// this turn, which reads nothing more, and shows in the next one.
+	began, other := bot.Turn(ctx), bot.Turn(ctx)
+	ensure(other)
+	if _, err := raw.Exec(`UPDATE users SET language = 'uk' WHERE id = ?`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := ensure(began); got.Language != hromadabot.LangEN {
+		t.Fatalf("a turn that could take another's read of the counters read again: language %q", got.Language)
+	}
+	if got := ensure(bot.Turn(ctx)); got.Language != hromadabot.LangUK {
+		t.Fatalf("the next event has language %q, not the change made meanwhile", got.Language)
+	}
+	if _, err := raw.Exec(`UPDATE users SET language = 'en' WHERE id = ?`, u.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	got := ensure(bot.Turn(ctx))
 	got.Language = "змінено" // a caller's copy: later events must not see it
 	if again := ensure(bot.Turn(ctx)); again.Language != hromadabot.LangEN {
