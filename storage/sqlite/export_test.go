@@ -12,6 +12,10 @@ func (db *DB) RankingUncached(ctx context.Context, year int) (hromadabot.Ranking
 	return db.ranking(ctx, year)
 }
 
+// WaitBackground waits for the computations callers started and did not
+// wait for.
+func (db *DB) WaitBackground() { db.background.Wait() }
+
 // EventQueries are the queries run for every event or report, which must
 // find their rows through an index whatever the size of the tables.
 var EventQueries = map[string]string{

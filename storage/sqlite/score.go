@@ -54,12 +54,29 @@ func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error)
 		return nil, err
 	}
 	now := db.Now()
-	if r, ok := db.rankings.get(year, now); ok {
+	r, age, ok := db.rankings.get(year, now)
+	if ok && age >= 0 && age < rankingTTL {
+		if age >= rankingRefreshAfter && db.rankings.startRefresh(year) {
+			// Computed anew before it expires, so that under steady use
+			// nobody waits for the computation.
+			db.background.Add(1)
+			go func() {
+				defer db.background.Done()
+				defer db.rankings.endRefresh(year)
+				_, _ = db.computeRanking(context.Background(), year)
+			}()
+		}
 		return r, nil
 	}
-	// Everyone asking while the ranking is computed waits for that one
-	// computation, which no single caller's cancellation stops.
+	return db.computeRanking(ctx, year)
+}
+
+// computeRanking computes the year's ranking and keeps it. Everyone asking
+// while it is computed waits for that one computation, which no single
+// caller's cancellation stops.
+func (db *DB) computeRanking(ctx context.Context, year int) (hromadabot.Ranking, error) {
 	r, err, _ := db.rankings.computing.Do(strconv.Itoa(year), func() (any, error) {
+		now := db.Now()
 		r, err := db.ranking(context.WithoutCancel(ctx), year)
 		if err == nil {
 			db.rankings.put(year, now, r)
@@ -77,6 +94,12 @@ func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error)
 // reports saved many times a second cost one national ranking a second.
 const rankingTTL = time.Second
 
+// rankingRefreshAfter is the age from which a ranking in use is computed
+// anew in the background, a quarter of a second before it would expire:
+// otherwise every second everyone asking would wait for the computation,
+// tens of milliseconds at national scale.
+const rankingRefreshAfter = rankingTTL * 3 / 4
+
 // rankingCache keeps each year's latest ranking for a moment: every score
 // card shows the community's rank, and scoring all 1,469 communities for
 // every card would be most of the bot's work.
@@ -84,6 +107,8 @@ type rankingCache struct {
 	mu        sync.Mutex
 	byYear    map[int]cachedRanking
 	computing singleflight.Group
+	// refreshing are the years computed anew in the background now.
+	refreshing map[int]bool
 }
 
 type cachedRanking struct {
@@ -91,21 +116,38 @@ type cachedRanking struct {
 	ranking hromadabot.Ranking
 }
 
-// get returns the year's ranking if it is fresh enough at now. It is
-// shared, not copied: a copy for every score card would be most of what
-// the bot allocates.
-func (c *rankingCache) get(year int, now time.Time) (hromadabot.Ranking, bool) {
+// get returns the year's latest ranking and its age. It is shared, not
+// copied: a copy for every score card would be most of what the bot
+// allocates.
+func (c *rankingCache) get(year int, now time.Time) (hromadabot.Ranking, time.Duration, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byYear[year]
 	if !ok {
-		return nil, false
+		return nil, 0, false
 	}
-	age := now.Sub(e.at)
-	if age < 0 || age >= rankingTTL {
-		return nil, false
+	return e.ranking, now.Sub(e.at), true
+}
+
+// startRefresh reports whether the caller is to compute the year's ranking
+// in the background: no other refresh of it is under way.
+func (c *rankingCache) startRefresh(year int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refreshing[year] {
+		return false
 	}
-	return e.ranking, true
+	if c.refreshing == nil {
+		c.refreshing = make(map[int]bool)
+	}
+	c.refreshing[year] = true
+	return true
+}
+
+func (c *rankingCache) endRefresh(year int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.refreshing, year)
 }
 
 func (c *rankingCache) put(year int, now time.Time, r hromadabot.Ranking) {

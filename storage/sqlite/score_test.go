@@ -165,7 +165,7 @@ func TestRanking(t *testing.T) {
 			t.Fatalf("ranking before the write = %+v", again)
 		}
 		// A report shows a second later at the latest, however many follow
-		// it; until then the ranking is not computed again.
+		// it; until then callers get the same ranking.
 		MustCreateReport(t, db, b.ID, 1, 80, 0)
 		clock.Add(999 * time.Millisecond)
 		if same, err := db.Ranking(ctx, 2025); err != nil || &same[0] != &first[0] {
@@ -178,6 +178,32 @@ func TestRanking(t *testing.T) {
 		}
 		if after[0].CommunityID != b.ID || after[1].CommunityID != a.ID {
 			t.Fatalf("ranking after the write = %+v, want Ірпінська first", after)
+		}
+	})
+
+	t.Run("OKComputedAgainBeforeItExpires", func(t *testing.T) {
+		db, clock := MustOpenDB(t)
+		a := MustCreateCommunity(t, db, "Бучанська", "Київська")
+		b := MustCreateCommunity(t, db, "Ірпінська", "Київська")
+		MustCreateReport(t, db, a.ID, 1, 50, 0)
+		first, err := db.Ranking(ctx, 2025)
+		if err != nil {
+			t.Fatal(err)
+		}
+		MustCreateReport(t, db, b.ID, 1, 80, 0)
+		// In use three quarters of a second on, the ranking is still the
+		// one computed, and a new one is computed in the background.
+		clock.Add(800 * time.Millisecond)
+		if same, err := db.Ranking(ctx, 2025); err != nil || &same[0] != &first[0] {
+			t.Fatalf("a caller waited for the ranking before it expired (%v)", err)
+		}
+		db.WaitBackground()
+		next, err := db.Ranking(ctx, 2025)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next[0].CommunityID != b.ID {
+			t.Fatalf("ranking after the background computation = %+v, want Ірпінська first", next)
 		}
 	})
 

@@ -19,6 +19,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
@@ -58,6 +59,9 @@ type DB struct {
 	users     userCache
 	// reads shares the reads of the change counters between turns.
 	reads changeReads
+	// background are the computations a caller started and did not wait
+	// for; Close waits for them.
+	background sync.WaitGroup
 }
 
 // Open opens (creating if needed) the database file at path, applies the
@@ -170,6 +174,7 @@ func (db *DB) init(ctx context.Context) error {
 
 // Close closes the database.
 func (db *DB) Close() error {
+	db.background.Wait()
 	var errs []error
 	if db.read != nil {
 		errs = append(errs, db.read.Close())
