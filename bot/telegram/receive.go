@@ -73,7 +73,10 @@ func (c *Channel) Run(ctx context.Context, h bot.Handler, s Sender) error {
 
 	var err error
 	if c.cfg.WebhookURL != "" {
-		err = c.setWebhook(ctx)
+		if err = c.setWebhook(ctx); ctx.Err() != nil {
+			// Stopped while the webhook was being set: a stop, not a failure.
+			err = nil
+		}
 	} else if derr := c.call(ctx, "deleteWebhook", sendTimeout, func(api *tgbotapi.BotAPI) error {
 		// getUpdates refuses to work while a webhook is set.
 		_, err := api.Request(tgbotapi.DeleteWebhookConfig{})

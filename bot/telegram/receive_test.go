@@ -432,6 +432,20 @@ func TestWebhook(t *testing.T) {
 	}
 }
 
+// TestStopWhileSettingWebhook: a stop that comes while setWebhook is on its
+// way is a stop, not a failure of Run.
+func TestStopWhileSettingWebhook(t *testing.T) {
+	srv := newServer(t, telegramtest.Options{AllowHTTPWebhook: true})
+	srv.Inject("setWebhook", 1, telegramtest.Fault{Delay: time.Minute})
+	ch, _ := newChannel(t, srv, func(c *telegram.Config) {
+		c.WebhookURL = "http://127.0.0.1:1/telegram"
+		c.WebhookSecret = "s3cret-Token_1"
+	})
+	// The answer is held back far longer than the test runs, so the stop
+	// comes before it, whenever it comes.
+	run(t, ch, &recorder{reply: echo}, nil).stop(t)
+}
+
 // TestWebhookDeliveredByTelegram lets the fake Bot API deliver bursts from
 // several chats to the webhook: all handled, each chat in order.
 func TestWebhookDeliveredByTelegram(t *testing.T) {
