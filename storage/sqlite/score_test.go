@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
@@ -145,15 +146,23 @@ func TestRanking(t *testing.T) {
 		}
 	})
 
-	t.Run("OKCachedForASecond", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
-		a := MustCreateCommunity(t, db, "Бучанська", "Київська")
-		b := MustCreateCommunity(t, db, "Ірпінська", "Київська")
+	// rankedOne opens a database with two communities, reports on the first
+	// and returns the ranking computed then.
+	rankedOne := func(t *testing.T) (db *sqlite.DB, clock *Clock, a, b *hromadabot.Community, first hromadabot.Ranking) {
+		t.Helper()
+		db, clock = MustOpenDB(t)
+		a = MustCreateCommunity(t, db, "Бучанська", "Київська")
+		b = MustCreateCommunity(t, db, "Ірпінська", "Київська")
 		MustCreateReport(t, db, a.ID, 1, 50, 0)
 		first, err := db.Ranking(ctx, 2025)
 		if err != nil {
 			t.Fatal(err)
 		}
+		return db, clock, a, b, first
+	}
+
+	t.Run("OKCachedForASecond", func(t *testing.T) {
+		db, clock, a, b, first := rankedOne(t)
 		again, err := db.Ranking(ctx, 2025)
 		if err != nil {
 			t.Fatal(err)
@@ -182,14 +191,7 @@ func TestRanking(t *testing.T) {
 	})
 
 	t.Run("OKComputedAgainBeforeItExpires", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
-		a := MustCreateCommunity(t, db, "Бучанська", "Київська")
-		b := MustCreateCommunity(t, db, "Ірпінська", "Київська")
-		MustCreateReport(t, db, a.ID, 1, 50, 0)
-		first, err := db.Ranking(ctx, 2025)
-		if err != nil {
-			t.Fatal(err)
-		}
+		db, clock, _, b, first := rankedOne(t)
 		MustCreateReport(t, db, b.ID, 1, 80, 0)
 		// In use three quarters of a second on, the ranking is still the
 		// one computed, and a new one is computed in the background.
