@@ -139,13 +139,16 @@ func (s *Score) Indicator(id int) (IndicatorScore, bool) {
 // value take their baseline; values for indicators outside the plan are ignored.
 func ComputeScore(plan *Plan, latest map[int]float64, year int) Score {
 	score := Score{Year: year, Indicators: make([]IndicatorScore, 0, len(plan.Indicators))}
+	// The reported values live in one array rather than one allocation
+	// each: a ranking scores every community.
+	values := make([]float64, len(plan.Indicators))
 	var wSum, wcSum, wtSum, wMinSum float64
 	for i := range plan.Indicators {
 		ind := &plan.Indicators[i]
 		is := IndicatorScore{ID: ind.ID, Weight: ind.Weight, Completion: ind.Baseline, Target: ind.CumulativeTarget(year)}
 		if v, ok := latest[ind.ID]; ok {
-			v := v
-			is.Value = &v
+			values[i] = v
+			is.Value = &values[i]
 			is.Completion = ind.Completion(v)
 		}
 		is.Status = StatusOf(is.Completion, is.Target)
