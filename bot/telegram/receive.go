@@ -360,21 +360,6 @@ func (t *tracker) finish(id int) {
 	}
 }
 
-// sleep waits d (nothing when d <= 0); false means ctx ended first.
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 // waitHandled waits up to d for every fetched update to be handled; false
 // means ctx ended.
 func (t *tracker) waitHandled(ctx context.Context, d time.Duration) bool {
@@ -558,7 +543,7 @@ func (c *Channel) poll(ctx context.Context, p *pool) error {
 			// the updates still in flight again. A poll that waited for its
 			// updates waited long enough.
 			if stored {
-				if !sleep(ctx, time.Until(started.Add(pollGap))) {
+				if bot.Sleep(ctx, time.Until(started.Add(pollGap))) != nil {
 					return nil
 				}
 			} else if !t.waitHandled(ctx, pollGap) {
