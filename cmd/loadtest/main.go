@@ -16,7 +16,9 @@
 // with all of them open. Last, the same harness runs against a bare echo
 // bot on the same Telegram library (this binary in a hidden mode), the
 // ceiling of the transport, and the bot's throughput is given as a ratio of
-// the echo bot's.
+// the echo bot's. Then the echo bot runs once more keeping each chat's
+// dialog state in Redis as the bot does: the ceiling of any bot whose
+// state lives there.
 //
 // Usage (from the module's checkout; Redis must be on this machine):
 //
@@ -84,6 +86,7 @@ type options struct {
 	bot        string
 	redisURL   string
 	only       string
+	echoState  string
 	keep       bool
 }
 
@@ -128,7 +131,9 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.Float64Var(&o.dialogRate, "dialog-rate", 1000, "updates per second while opening those dialogs")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "an update unanswered this long counts as timed out")
 	fs.StringVar(&o.bot, "bot", "", "the hromadabot binary to run (default: built from this checkout)")
-	fs.StringVar(&o.only, "only", "", "measure only one of the two: bot or echo (default both)")
+	fs.StringVar(&o.only, "only", "", "measure only the bot or only the bare echo bot: bot or echo (default both)")
+	fs.StringVar(&o.echoState, "echo-state", stateUpdate, "after the bare echo bot, measure it keeping each chat's dialog state in Redis: "+
+		stateUpdate+" (read and written under the chat's lock, as the bot keeps it), "+stateWrite+" (only written) or "+stateOff)
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, logs)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: REDIS_URL=redis://127.0.0.1:6379/0 loadtest [flags]\n\nLoad test of `hromadabot run` against a fake Bot API server; see the package documentation.\n\nFlags:")
@@ -149,6 +154,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 			"step-duration": func() { o.stepDur = 3 * time.Second },
 			"dialogs":       func() { o.dialogs = 1000 },
 			"dialog-rate":   func() { o.dialogRate = 500 },
+			"echo-state":    func() { o.echoState = stateOff },
 		}
 		for name, apply := range defaults {
 			if !set[name] {
@@ -175,6 +181,8 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		return o, errors.New("-timeout: must be positive")
 	case o.only != "" && o.only != "bot" && o.only != "echo":
 		return o, fmt.Errorf("-only: %q is neither bot nor echo", o.only)
+	case o.echoState != stateUpdate && o.echoState != stateWrite && o.echoState != stateOff:
+		return o, fmt.Errorf("-echo-state: %q is none of %s, %s and %s", o.echoState, stateUpdate, stateWrite, stateOff)
 	}
 	o.redisURL = getenv("REDIS_URL")
 	if o.redisURL == "" {
@@ -230,7 +238,8 @@ type target struct {
 // report is what run measured, for the summary.
 type report struct {
 	bot, echo  []*step
-	openRSS    int64 // VmRSS with the dialogs open
+	echoState  []*step // the echo bot with dialog state in Redis
+	openRSS    int64   // VmRSS with the dialogs open
 	openHWM    int64
 	opened     int
 	dialogKeys int
@@ -271,8 +280,13 @@ func run(ctx context.Context, o options, out io.Writer) error {
 				w.names = append(w.names, c.Name)
 			}
 		}
-		if err := measureEcho(ctx, o, out, dir, redis, w, rep); err != nil {
+		if rep.echo, err = measureEcho(ctx, o, out, dir, redis, w, false); err != nil {
 			return err
+		}
+		if o.echoState != stateOff {
+			if rep.echoState, err = measureEcho(ctx, o, out, dir, redis, w, true); err != nil {
+				return err
+			}
 		}
 	}
 	printSummary(out, o, rep)
@@ -453,39 +467,57 @@ func openDialogs(ctx context.Context, o options, out io.Writer, d *driver, bot *
 	return nil
 }
 
-// measureEcho runs the same steps against the bare echo bot.
-func measureEcho(ctx context.Context, o options, out io.Writer, dir string, redis *goredis.Client, w *world, rep *report) error {
+// measureEcho runs the same steps against the bare echo bot, or with
+// withState against the echo bot keeping dialog state in Redis, whose keys
+// are deleted afterwards.
+func measureEcho(ctx context.Context, o options, out io.Writer, dir string, redis *goredis.Client, w *world, withState bool) (steps []*step, err error) {
 	srv := telegramtest.New(telegramtest.Options{Token: token, RecordLimit: recordLimit, HistoryLimit: historyLimit})
 	defer srv.Close()
 	self, err := os.Executable()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	env := []string{"TELEGRAM_TOKEN=" + token, "TELEGRAM_API_URL=" + srv.URL()}
-	echo, err := start("echo bot", self, []string{echoFlag}, env, filepath.Join(dir, "echo.log"))
+	name, log, what := "echo bot", "echo.log", "go-telegram-bot-api's own polling loop"
+	if withState {
+		prefix := "hromadabot-loadtest-echo:" + rand.Text()[:12] + ":"
+		env = append(env, echoRedisURLEnv+"="+o.redisURL, echoRedisPrefixEnv+"="+prefix, echoStateEnv+"="+o.echoState)
+		name, log, what = "echo bot with state", "echo-state.log", what+", each chat's dialog state in Redis as the bot keeps it"
+		if o.echoState == stateWrite {
+			what = "go-telegram-bot-api's own polling loop, each chat's dialog state written to Redis, neither read nor locked"
+		}
+		defer func() {
+			if n, cerr := cleanRedis(context.WithoutCancel(ctx), redis, prefix); cerr != nil {
+				fmt.Fprintf(out, "Redis clean-up under %q failed after %d keys: %v\n", prefix, n, cerr)
+			} else {
+				fmt.Fprintf(out, "Deleted the %d Redis keys under %q.\n\n", n, prefix)
+			}
+		}()
+	}
+	echo, err := start(name, self, []string{echoFlag}, env, filepath.Join(dir, log))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	defer echo.stop(10 * time.Second)
 	readyCtx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
 	if err := srv.WaitPolling(readyCtx); err != nil {
-		return fmt.Errorf("echo bot not polling: %w\n%s", err, echo.tail(10))
+		return nil, fmt.Errorf("%s not polling: %w\n%s", name, err, echo.tail(10))
 	}
 	users := make([]*user, o.users)
 	for i := range users {
 		users[i] = &user{tg: telegramtest.User{ID: userBase + int64(i), FirstName: "Мешканець", LanguageCode: "uk"},
 			index: i, kind: echoer, stage: stageEchoText}
 	}
-	fmt.Fprintf(out, "Echo bot (pid %d, go-telegram-bot-api's own polling loop, %d workers): %d people, a message then its button.\n",
-		echo.proc.pid, echoWorkers, o.users)
+	fmt.Fprintf(out, "%s (pid %d, %s, %d workers): %d people, a message then its button.\n",
+		strings.ToUpper(name[:1])+name[1:], echo.proc.pid, what, echoWorkers, o.users)
 	d := newDriver(srv, w, o.timeout)
 	d.add(users)
-	if rep.echo, err = runSteps(ctx, o, out, d, echo, redis); err != nil {
-		return err
+	if steps, err = runSteps(ctx, o, out, d, echo, redis); err != nil {
+		return steps, err
 	}
 	fmt.Fprintln(out)
-	return nil
+	return steps, nil
 }
 
 // runSteps offers each step's load for o.stepDur and prints a line a step.
@@ -574,6 +606,7 @@ func printSummary(out io.Writer, o options, rep *report) {
 		return h
 	}
 	hb, he := line("bot", rep.bot), line("echo bot", rep.echo)
+	line("echo bot with state", rep.echoState)
 
 	var ts []target
 	if rep.bot != nil {
@@ -607,6 +640,16 @@ func printSummary(out io.Writer, o options, rep *report) {
 		}
 		fmt.Fprintf(out, "  the bot's throughput as a share of the echo bot's: %s\n", figure)
 		ts = append(ts, target{"≥ 0.7 of the bare echo bot's throughput", ratio >= 0.7, figure})
+	}
+	if rep.echo != nil && rep.echoState != nil {
+		// What keeping dialog state in Redis costs on the same cores,
+		// before any dialog: no bot that keeps it there gets above this.
+		cs, ce := capacity(rep.echoState), capacity(rep.echo)
+		fmt.Fprintf(out, "  the echo bot with dialog state in Redis (%s) as a share of the bare echo bot's: %.2f (most answered in a step: %.0f/s against %.0f/s)\n",
+			o.echoState, cs/max(ce, 1), cs, ce)
+		if rep.bot != nil {
+			fmt.Fprintf(out, "  the bot's throughput as a share of the echo bot with state's: %.2f\n", capacity(rep.bot)/max(cs, 1))
+		}
 	}
 	const latency = "reply latency p99 ≤ 50 ms at 1,000 updates/s"
 	if i := slices.IndexFunc(rep.bot, func(s *step) bool { return s.offered == 1000 }); i >= 0 {
