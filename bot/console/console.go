@@ -10,9 +10,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"html"
 	"io"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -161,7 +159,7 @@ func (c *Console) send(ctx context.Context, line string) error {
 func (c *Console) print(replies []bot.Reply) error {
 	var b strings.Builder
 	for _, r := range replies {
-		b.WriteString(PlainText(r.Text))
+		b.WriteString(bot.PlainText(r.Text))
 		b.WriteString("\n")
 		if r.Image != nil {
 			if png, err := r.Image.Bytes(); err != nil {
@@ -187,23 +185,4 @@ func (c *Console) print(replies []bot.Reply) error {
 	}
 	_, err := io.WriteString(c.out, b.String())
 	return err
-}
-
-var (
-	linkRE = regexp.MustCompile(`(?s)<a\s+href="([^"]*)"\s*>(.*?)</a>`)
-	tagRE  = regexp.MustCompile(`</?(b|strong|i|em|u|s|code|pre|a)(\s[^>]*)?>`)
-)
-
-// PlainText turns reply HTML into plain text: tags dropped (a link keeps
-// its address in brackets) and entities unescaped.
-func PlainText(s string) string {
-	s = linkRE.ReplaceAllStringFunc(s, func(m string) string {
-		sub := linkRE.FindStringSubmatch(m)
-		href, text := sub[1], sub[2]
-		if html.UnescapeString(text) == html.UnescapeString(href) {
-			return text
-		}
-		return text + " (" + href + ")"
-	})
-	return html.UnescapeString(tagRE.ReplaceAllString(s, ""))
 }

@@ -3,7 +3,6 @@ package telegram
 import (
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	tgbotapi "github.com/go-telegram-bot-api/telegram-bot-api/v5"
@@ -79,53 +78,4 @@ func command(text string) string {
 		return cmd + " " + rest
 	}
 	return cmd
-}
-
-// chatKey is the chat an update belongs to, for ordering; updates without
-// a chat share key 0.
-func chatKey(u tgbotapi.Update) int64 {
-	switch {
-	case u.Message != nil && u.Message.Chat != nil:
-		return u.Message.Chat.ID
-	case u.CallbackQuery != nil && u.CallbackQuery.Message != nil && u.CallbackQuery.Message.Chat != nil:
-		return u.CallbackQuery.Message.Chat.ID
-	case u.CallbackQuery != nil && u.CallbackQuery.From != nil:
-		return u.CallbackQuery.From.ID
-	}
-	return 0
-}
-
-// recentSet is a bounded set of update ids, the oldest forgotten first.
-type recentSet struct {
-	mu    sync.Mutex
-	ids   map[int]struct{}
-	order []int
-	next  int
-}
-
-func newRecentSet(size int) *recentSet {
-	return &recentSet{ids: make(map[int]struct{}, size), order: make([]int, 0, size)}
-}
-
-func (s *recentSet) has(id int) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	_, ok := s.ids[id]
-	return ok
-}
-
-func (s *recentSet) add(id int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.ids[id]; ok {
-		return
-	}
-	if len(s.order) < cap(s.order) {
-		s.order = append(s.order, id)
-	} else {
-		delete(s.ids, s.order[s.next])
-		s.order[s.next] = id
-		s.next = (s.next + 1) % len(s.order)
-	}
-	s.ids[id] = struct{}{}
 }

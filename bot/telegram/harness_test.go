@@ -122,7 +122,7 @@ func (r *running) stop(t *testing.T) {
 	}
 }
 
-func run(t *testing.T, ch *telegram.Channel, h bot.Handler, s telegram.Sender) *running {
+func run(t *testing.T, ch *telegram.Channel, h bot.Handler, s bot.ReplySender) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{cancel: cancel, done: make(chan struct{})}

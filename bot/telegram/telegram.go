@@ -35,13 +35,10 @@ const DefaultAPIURL = "https://api.telegram.org"
 
 // Defaults of Config.
 const (
-	// DefaultWorkers: handlers mostly wait on Redis, SQLite and the Bot
-	// API, and each chat has one worker, so many workers keep a chat from
-	// queuing behind another's slow update.
-	DefaultWorkers       = 64
+	DefaultWorkers       = bot.DefaultWorkers
 	DefaultPollTimeout   = 25 * time.Second
 	DefaultAttempts      = 8
-	DefaultShutdownGrace = 10 * time.Second
+	DefaultShutdownGrace = bot.DefaultShutdownGrace
 	// sendTimeout bounds one Bot API call other than the long poll.
 	sendTimeout = 30 * time.Second
 )
@@ -90,26 +87,8 @@ type Command struct {
 	Description hromadabot.Text
 }
 
-// Inbox is durable storage for updates received but not yet handled (Redis
-// in production). Telegram returns every unconfirmed update with each
-// getUpdates, at most 100: confirming only after handling caps the updates
-// in flight at 100, behind the slowest of them, and fetches those in flight
-// again and again. With an inbox an update is confirmed once stored, and
-// after a crash the updates left in it are handled first.
-type Inbox interface {
-	// Put stores raw updates by update_id.
-	Put(ctx context.Context, updates map[int][]byte) error
-	// Done removes handled updates.
-	Done(ctx context.Context, ids []int) error
-	// Pending returns the updates stored and not done.
-	Pending(ctx context.Context) (map[int][]byte, error)
-}
-
-// Sender sends replies: the one rate-limited, retrying *bot.Sender, which
-// delivers through the Channel.
-type Sender interface {
-	Send(ctx context.Context, out bot.Outgoing) error
-}
+// Inbox keeps each polled update until it is handled; see bot.Inbox.
+type Inbox = bot.Inbox
 
 // Channel is a Telegram bot. It implements bot.Transport for the Sender and
 // http.Handler for the webhook.
@@ -120,21 +99,13 @@ type Channel struct {
 	log  *slog.Logger
 	now  func() time.Time
 
-	// recent remembers handled update ids so that an exact redelivery
-	// within this process (a webhook retry after a lost 200) is skipped.
-	recent *recentSet
 	// photos maps pictures already uploaded to their Telegram file_id.
 	photos photoIDs
+	// recv handles the updates, polled or delivered to the webhook.
+	recv *bot.Receiver
 
 	mu      sync.Mutex
-	pool    *pool // set while Run is receiving
 	started bool
-	running bool
-	// hooks counts webhook requests being handled, so that Run waits for
-	// them before stopping the pool.
-	hooks sync.WaitGroup
-	// afterPool, set by receive, runs once the workers have stopped.
-	afterPool func()
 }
 
 var _ bot.Transport = (*Channel)(nil)
@@ -164,7 +135,7 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 	if cfg.ShutdownGrace <= 0 {
 		cfg.ShutdownGrace = DefaultShutdownGrace
 	}
-	c := &Channel{cfg: cfg, http: cfg.HTTPClient, log: cfg.Log, now: cfg.Now, recent: newRecentSet(4096)}
+	c := &Channel{cfg: cfg, http: cfg.HTTPClient, log: cfg.Log, now: cfg.Now}
 	if c.http == nil {
 		// No client-wide timeout: every call carries a context deadline,
 		// longer for the long poll than for sends.
@@ -176,6 +147,7 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 	if c.now == nil {
 		c.now = time.Now
 	}
+	c.recv = bot.NewReceiver(bot.ReceiverOptions{Name: "telegram", Workers: cfg.Workers, ShutdownGrace: cfg.ShutdownGrace, Log: c.log})
 	// The library formats the endpoint with the token and method; a "%" in
 	// the URL itself must not be taken for a verb.
 	endpoint := strings.ReplaceAll(cfg.APIURL, "%", "%%") + "/bot%s/%s"
