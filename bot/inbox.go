@@ -33,6 +33,9 @@ type Inbox interface {
 // the inbox answers or ctx ends, and returns the first error of submit
 // (the receiver stopping).
 func ReplayInbox(ctx context.Context, in Inbox, log *slog.Logger, submit func(id int, raw []byte) error) error {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	var pending map[int][]byte
 	for failures := 1; ; failures++ {
 		var err error
@@ -95,18 +98,20 @@ func (c *InboxCleaner) Run(stop <-chan struct{}) {
 	for {
 		select {
 		case <-tick.C:
-			c.flush()
+			c.flush(false)
 		case <-stop:
-			c.flush()
+			// The last flush does not wait out a pause after a failure:
+			// what it cannot remove is handled again after a restart.
+			c.flush(true)
 			return
 		}
 	}
 }
 
-func (c *InboxCleaner) flush() {
+func (c *InboxCleaner) flush(last bool) {
 	c.mu.Lock()
 	ids := c.ids
-	if len(ids) == 0 || time.Now().Before(c.retryAt) {
+	if len(ids) == 0 || !last && time.Now().Before(c.retryAt) {
 		c.mu.Unlock()
 		return
 	}

@@ -1,7 +1,10 @@
 package bot_test
 
 import (
+	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/hromadabot/hromadabot/bot"
 )
@@ -22,6 +25,36 @@ func TestPlainText(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := bot.PlainText(tt.in); got != tt.want {
 				t.Errorf("PlainText(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestSplitPlain(t *testing.T) {
+	long := strings.Repeat("а", 12)
+	tests := []struct {
+		name  string
+		in    string
+		limit int
+		want  []string
+	}{
+		{"OKFits", "Індекс: 41,3", 20, []string{"Індекс: 41,3"}},
+		{"OKBlankIsNothing", "  \n ", 5, nil},
+		{"OKAtLineBreak", "перший рядок\nдругий рядок", 15, []string{"перший рядок", "другий рядок"}},
+		{"OKAtSpaceWhenNoBreak", "один два три", 8, []string{"один два", "три"}},
+		{"OKAnywhereWhenNoSpace", long, 5, []string{"ааааа", "ааааа", "аа"}},
+		{"OKRunesNotBytes", "ґґґ", 3, []string{"ґґґ"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := bot.SplitPlain(tt.in, tt.limit)
+			if !slices.Equal(got, tt.want) {
+				t.Fatalf("SplitPlain(%q, %d) = %q, want %q", tt.in, tt.limit, got, tt.want)
+			}
+			for _, p := range got {
+				if n := utf8.RuneCountInString(p); n > tt.limit {
+					t.Errorf("part %q has %d characters, over %d", p, n, tt.limit)
+				}
 			}
 		})
 	}
