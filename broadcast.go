@@ -115,11 +115,32 @@ type RecipientResult struct {
 	At time.Time
 }
 
-// BroadcastProgress is a job with its recipients counted by state.
+// BroadcastProgress is a job with its recipients counted by state, in all
+// and on each platform they are reached on.
 type BroadcastProgress struct {
 	Broadcast
+	RecipientCounts
+	ByPlatform map[string]RecipientCounts `json:"by_platform,omitempty"`
+}
+
+// RecipientCounts counts a job's recipients by state.
+type RecipientCounts struct {
 	Pending int `json:"pending"`
 	Sent    int `json:"sent"`
 	Failed  int `json:"failed"`
 	Blocked int `json:"blocked"`
+}
+
+// Add counts n recipients in state.
+func (c *RecipientCounts) Add(state string, n int) {
+	switch state {
+	case RecipientPending:
+		c.Pending += n
+	case RecipientSent:
+		c.Sent += n
+	case RecipientFailed:
+		c.Failed += n
+	case RecipientBlocked:
+		c.Blocked += n
+	}
 }

@@ -33,6 +33,10 @@ type Event struct {
 	MenuID string
 	// Attachment is a photo or document sent with the message, if any.
 	Attachment *Attachment
+	// Unsupported names what the person sent that the bot does not read
+	// ("sticker", "location", "contact", "voice"), so that the dialogs can
+	// say what they understand; Text and Attachment are empty then.
+	Unsupported string
 	At         time.Time
 }
 
@@ -57,6 +61,11 @@ type Reply struct {
 	// EditMenu asks the channel to replace the menu the event's button was on
 	// instead of sending a new message, where the platform can.
 	EditMenu bool
+	// KeepMenu says that the buttons of the chat's latest menu are still
+	// live (an answer to /help, or to a stale button): a channel whose
+	// keyboard every message replaces (Viber's) shows them again under a
+	// reply that has none of its own.
+	KeepMenu bool
 }
 
 // Button is one button. Exactly one of Payload and URL is set.

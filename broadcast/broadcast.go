@@ -17,6 +17,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -103,6 +105,11 @@ type Config struct {
 	// default 25. The sender's own limit may be shared with chat replies,
 	// so the engine keeps this one itself.
 	Rate int
+	// PlatformRates are the most broadcast messages per second on a
+	// platform that has a limit of its own (VIBER_RATE); a platform not
+	// listed shares Rate. Each platform's sends are paced on their own, so
+	// a 429 from one holds up no other.
+	PlatformRates map[string]int
 	// Concurrency bounds the sends under way at once, default 8.
 	Concurrency int
 	// QuietHours are when no broadcast goes out (QUIET_HOURS); the zero
@@ -147,7 +154,9 @@ type Service struct {
 	log      *slog.Logger
 	progress func(kind string, sent, total int)
 	outcome  func(kind, state string, n int)
-	pace     *pacer
+	// paces space each platform's sends; the one of "" serves every
+	// platform without a rate of its own.
+	paces map[string]*pacer
 
 	// owner names this process on the jobs it holds.
 	owner string
@@ -165,6 +174,8 @@ func New(cfg Config) (*Service, error) {
 		return nil, errors.New("broadcast: Locales is required")
 	case cfg.Rate < 0:
 		return nil, fmt.Errorf("broadcast: rate %d must be positive", cfg.Rate)
+	case slices.ContainsFunc(slices.Collect(maps.Values(cfg.PlatformRates)), func(r int) bool { return r <= 0 }):
+		return nil, errors.New("broadcast: every platform rate must be positive")
 	case cfg.Concurrency < 0:
 		return nil, fmt.Errorf("broadcast: concurrency %d must be positive", cfg.Concurrency)
 	}
@@ -217,7 +228,10 @@ func New(cfg Config) (*Service, error) {
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.pace = newPacer(s.clock, s.rate)
+	s.paces = map[string]*pacer{"": newPacer(s.clock, s.rate)}
+	for platform, r := range cfg.PlatformRates {
+		s.paces[platform] = newPacer(s.clock, r)
+	}
 
 	s.schedule = make(map[string]cron.Schedule, 2)
 	for kind, spec := range map[string]string{
@@ -231,6 +245,14 @@ func New(cfg Config) (*Service, error) {
 		s.schedule[kind] = sched
 	}
 	return s, nil
+}
+
+// pace is the pacer of a platform's sends.
+func (s *Service) pace(platform string) *pacer {
+	if p, ok := s.paces[platform]; ok {
+		return p
+	}
+	return s.paces[""]
 }
 
 func orDefault(s, def string) string {

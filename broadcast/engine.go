@@ -273,8 +273,9 @@ func (s *Service) deliver(ctx context.Context, job hromadabot.Broadcast, r *hrom
 	if err != nil {
 		return fail(err)
 	}
+	pace := s.pace(r.Platform)
 	for {
-		if s.pace.wait(ctx) != nil {
+		if pace.wait(ctx) != nil {
 			return unfinished()
 		}
 		now := s.clock.Now()
@@ -301,7 +302,7 @@ func (s *Service) deliver(ctx context.Context, job hromadabot.Broadcast, r *hrom
 		res.Error = err.Error()
 		if after, ok := bot.RetryAfter(err); ok {
 			s.log.WarnContext(ctx, "broadcast rate limited", "job", job.ID, "retry_after", after)
-			s.pace.holdFor(after)
+			pace.holdFor(after)
 			continue
 		}
 		if s.clock.Sleep(ctx, retryPause<<(res.Attempts-1)) != nil {

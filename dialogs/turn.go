@@ -81,19 +81,27 @@ func (t *turn) run(stored []byte) ([]byte, error) {
 		t.mainMenu("")
 	case t.ev.Payload != "":
 		err = t.press(t.ev.Payload)
+	case t.ev.Unsupported != "" && t.ev.Text == "" && t.ev.Attachment == nil:
+		// A sticker or a location means nothing to any step: say what is
+		// understood and leave the dialog where it is.
+		t.keep = true
+		t.say(t.tr("reply.unsupported", nil))
 	case isCommand:
 		err = t.command(name, arg)
 	default:
 		err = inputs[st.Step](t)
 	}
 	if errors.Is(err, errStale) {
-		t.out = []bot.Reply{{Text: t.tr("reply.stale", nil)}}
+		t.out = []bot.Reply{{Text: t.tr("reply.stale", nil), KeepMenu: true}}
 		return stored, nil
 	}
 	if err != nil {
 		return nil, err
 	}
 	if t.keep && ok {
+		for i := range t.out {
+			t.out[i].KeepMenu = len(t.out[i].Buttons) == 0
+		}
 		return stored, nil
 	}
 	return st.encode(), nil

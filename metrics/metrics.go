@@ -68,6 +68,9 @@ type Metrics struct {
 	BroadcastTotal *prometheus.GaugeVec
 	// BroadcastMessages counts broadcast recipients by job kind and outcome.
 	BroadcastMessages *prometheus.CounterVec
+	// Receipts counts what a platform reported of sent messages
+	// (Viber's delivered, seen and failed callbacks), by channel and event.
+	Receipts *prometheus.CounterVec
 }
 
 // New returns the collectors registered in a fresh registry, together with
@@ -100,12 +103,14 @@ func New() *Metrics {
 			"Recipients of the latest broadcast job of each kind in all.", "kind"),
 		BroadcastMessages: counterVec("broadcast_messages_total",
 			"Broadcast recipients handled, by job kind and outcome (sent, failed, blocked, pending for a retry).", "kind", "outcome"),
+		Receipts: counterVec("receipts_total",
+			"What the platform reported of sent messages (delivered, seen, failed), by channel and event.", "channel", "event"),
 	}
 	m.Registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.Updates, m.UpdateErrors, m.Latency, m.RepliesSent, m.RepliesFailed,
-		m.StateOps, m.StateErrors, m.BroadcastSent, m.BroadcastTotal, m.BroadcastMessages,
+		m.StateOps, m.StateErrors, m.BroadcastSent, m.BroadcastTotal, m.BroadcastMessages, m.Receipts,
 	)
 	// Known label values start at zero, so that a rate over them exists
 	// before the first failure does.
@@ -117,6 +122,11 @@ func New() *Metrics {
 		m.StateErrors.WithLabelValues(op)
 	}
 	return m
+}
+
+// Receipt counts one report of the platform on a sent message.
+func (m *Metrics) Receipt(channel, event string) {
+	m.Receipts.WithLabelValues(channel, event).Inc()
 }
 
 func counterVec(name, help string, labels ...string) *prometheus.CounterVec {

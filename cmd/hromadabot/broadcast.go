@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -140,6 +142,12 @@ func printProgress(w io.Writer, p *hromadabot.BroadcastProgress, rate int) {
 		fmt.Fprintf(w, "; about %s left at %d a second", eta(*p, rate), rate)
 	}
 	fmt.Fprintln(w)
+	if len(p.ByPlatform) > 1 {
+		for _, platform := range slices.Sorted(maps.Keys(p.ByPlatform)) {
+			c := p.ByPlatform[platform]
+			fmt.Fprintf(w, "  %s: sent %d, failed %d, blocked %d, pending %d\n", platform, c.Sent, c.Failed, c.Blocked, c.Pending)
+		}
+	}
 	if p.OverrideQuiet {
 		fmt.Fprintln(w, "Sent during quiet hours too (--now).")
 	}

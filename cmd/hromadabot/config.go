@@ -11,11 +11,13 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/robfig/cron/v3"
 
 	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/bot/viber"
 	"github.com/hromadabot/hromadabot/broadcast"
 )
 
@@ -43,6 +45,24 @@ type Config struct {
 	// WebhookSecret is the secret_token Telegram sends back in every webhook
 	// request (TELEGRAM_WEBHOOK_SECRET). Secret.
 	WebhookSecret string
+
+	// ViberToken enables the Viber channel (VIBER_TOKEN, the
+	// X-Viber-Auth-Token). Secret.
+	ViberToken string
+	// ViberWebhookURL is the public HTTPS address Viber calls
+	// (VIBER_WEBHOOK_URL), served on HTTPAddr at its path.
+	ViberWebhookURL string
+	// ViberAPIURL is the Viber REST API base (VIBER_API_URL).
+	ViberAPIURL string
+	// ViberSenderName and ViberSenderAvatar go with every Viber message
+	// (VIBER_SENDER_NAME, VIBER_SENDER_AVATAR).
+	ViberSenderName   string
+	ViberSenderAvatar string
+	// ViberRate is the most Viber messages per second (VIBER_RATE).
+	ViberRate int
+	// PublicURL is the public base under which the bot serves the files
+	// Viber fetches (PUBLIC_URL); empty takes VIBER_WEBHOOK_URL's origin.
+	PublicURL string
 
 	// HTTPAddr serves the webhook, /healthz, /readyz and /metrics (HTTP_ADDR).
 	HTTPAddr string
@@ -85,6 +105,9 @@ const (
 	DefaultReminderCron   = "0 10 * * 1"
 	DefaultDigestCron     = "0 18 * * 5"
 	DefaultBroadcastRate  = 25
+	DefaultViberAPIURL    = "https://chatapi.viber.com/pa"
+	DefaultViberSender    = "Цифрова громада"
+	DefaultViberRate      = 25
 	DefaultQuietHours     = "21-8"
 	// DefaultGCPercent collects at three times the live heap rather than
 	// twice, and DefaultMemoryLimit collects sooner when the Go memory nears
@@ -106,19 +129,22 @@ const MaxBroadcastRate = 1000
 // bot runs on it with a local SQLite file and in-memory dialog state.
 func DefaultConfig() Config {
 	return Config{
-		DatabasePath:   DefaultDatabasePath,
-		RedisPrefix:    DefaultRedisPrefix,
-		DialogTTL:      DefaultDialogTTL,
-		TelegramAPIURL: DefaultTelegramAPIURL,
-		HTTPAddr:       DefaultHTTPAddr,
-		LogLevel:       slog.LevelInfo,
-		GCPercent:      DefaultGCPercent,
-		MemoryLimit:    DefaultMemoryLimit,
-		Timezone:       hromadabot.Kyiv,
-		ReminderCron:   DefaultReminderCron,
-		DigestCron:     DefaultDigestCron,
-		BroadcastRate:  DefaultBroadcastRate,
-		QuietHours:     QuietHours{Enabled: true, Start: 21, End: 8},
+		DatabasePath:    DefaultDatabasePath,
+		RedisPrefix:     DefaultRedisPrefix,
+		DialogTTL:       DefaultDialogTTL,
+		TelegramAPIURL:  DefaultTelegramAPIURL,
+		HTTPAddr:        DefaultHTTPAddr,
+		LogLevel:        slog.LevelInfo,
+		GCPercent:       DefaultGCPercent,
+		MemoryLimit:     DefaultMemoryLimit,
+		Timezone:        hromadabot.Kyiv,
+		ReminderCron:    DefaultReminderCron,
+		DigestCron:      DefaultDigestCron,
+		BroadcastRate:   DefaultBroadcastRate,
+		ViberAPIURL:     DefaultViberAPIURL,
+		ViberSenderName: DefaultViberSender,
+		ViberRate:       DefaultViberRate,
+		QuietHours:      QuietHours{Enabled: true, Start: 21, End: 8},
 	}
 }
 
@@ -163,6 +189,25 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	}
 	c.WebhookURL, _ = get("TELEGRAM_WEBHOOK_URL")
 	c.WebhookSecret, _ = get("TELEGRAM_WEBHOOK_SECRET")
+	c.ViberToken, _ = get("VIBER_TOKEN")
+	c.ViberWebhookURL, _ = get("VIBER_WEBHOOK_URL")
+	if v, ok := get("VIBER_API_URL"); ok {
+		c.ViberAPIURL = strings.TrimRight(v, "/")
+	}
+	if v, ok := get("VIBER_SENDER_NAME"); ok {
+		c.ViberSenderName = v
+	}
+	c.ViberSenderAvatar, _ = get("VIBER_SENDER_AVATAR")
+	if v, ok := get("VIBER_RATE"); ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			fail("VIBER_RATE", fmt.Errorf("%q is not a whole number of messages per second", v))
+		}
+		c.ViberRate = n
+	}
+	if v, ok := get("PUBLIC_URL"); ok {
+		c.PublicURL = strings.TrimRight(v, "/")
+	}
 	if v, ok := get("HTTP_ADDR"); ok {
 		c.HTTPAddr = v
 	}
@@ -240,6 +285,9 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 // webhookSecretRe is Telegram's rule for secret_token.
 var webhookSecretRe = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
 
+// viberTokenRe is the shape of a Viber auth token: letters, digits and dashes.
+var viberTokenRe = regexp.MustCompile(`^[A-Za-z0-9-]{16,128}$`)
+
 // telegramTokenRe is the shape of a bot token: "<bot id>:<secret>".
 var telegramTokenRe = regexp.MustCompile(`^[0-9]+:[A-Za-z0-9_-]+$`)
 
@@ -267,6 +315,24 @@ func (c *Config) Validate() error {
 		return errors.New("TELEGRAM_WEBHOOK_SECRET: required with TELEGRAM_WEBHOOK_URL")
 	case c.WebhookSecret != "" && !webhookSecretRe.MatchString(c.WebhookSecret):
 		return errors.New("TELEGRAM_WEBHOOK_SECRET: must be 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+	case c.ViberToken != "" && !viberTokenRe.MatchString(c.ViberToken):
+		return errors.New("VIBER_TOKEN: must look like 445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9 (the token of the Viber bot account)")
+	case c.ViberToken != "" && c.ViberWebhookURL == "":
+		return errors.New("VIBER_WEBHOOK_URL: required with VIBER_TOKEN: the public HTTPS address Viber calls")
+	case c.ViberWebhookURL != "" && c.ViberToken == "":
+		return errors.New("VIBER_WEBHOOK_URL: needs VIBER_TOKEN")
+	case c.ViberWebhookURL != "" && !publicURL(c.ViberWebhookURL):
+		return errors.New("VIBER_WEBHOOK_URL: must be an https URL (http only on this machine, for tests)")
+	case !validHTTPURL(c.ViberAPIURL):
+		return errors.New("VIBER_API_URL: must be an http(s) URL")
+	case strings.TrimSpace(c.ViberSenderName) == "" || utf8.RuneCountInString(c.ViberSenderName) > viber.MaxSenderName:
+		return fmt.Errorf("VIBER_SENDER_NAME: must be 1 to %d characters", viber.MaxSenderName)
+	case c.ViberSenderAvatar != "" && !validHTTPURL(c.ViberSenderAvatar):
+		return errors.New("VIBER_SENDER_AVATAR: must be an http(s) URL of the picture")
+	case c.PublicURL != "" && !publicURL(c.PublicURL):
+		return errors.New("PUBLIC_URL: must be an https URL (http only on this machine, for tests)")
+	case c.ViberRate < 1 || c.ViberRate > MaxBroadcastRate:
+		return fmt.Errorf("VIBER_RATE: must be from 1 to %d messages per second", MaxBroadcastRate)
 	case !validAddr(c.HTTPAddr):
 		return errors.New("HTTP_ADDR: must be host:port or :port, e.g. :8080")
 	case c.Timezone == nil:
@@ -291,6 +357,27 @@ func (c *Config) Validate() error {
 		return fmt.Errorf("QUIET_HOURS: %w", err)
 	}
 	return nil
+}
+
+// ViberPublicURL is PUBLIC_URL, or else the origin of VIBER_WEBHOOK_URL.
+func (c *Config) ViberPublicURL() string {
+	if c.PublicURL != "" {
+		return c.PublicURL
+	}
+	u, err := url.Parse(c.ViberWebhookURL)
+	if err != nil {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// ViberSenderRate is the Viber sender's global limit: VIBER_RATE, or none
+// with SEND_RATE=off.
+func (c *Config) ViberSenderRate() float64 {
+	if c.SendRate == SendUnlimited {
+		return math.Inf(1)
+	}
+	return float64(c.ViberRate)
 }
 
 // SenderRate is the sender's global limit in messages per second:
@@ -345,6 +432,23 @@ func validHTTPURL(s string) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
+// publicURL reports whether s is an address the platform can call: https,
+// or http to this machine, which only a test's fake platform can call.
+func publicURL(s string) bool {
+	u, err := url.Parse(s)
+	if err != nil || u.Host == "" {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		ip := net.ParseIP(u.Hostname())
+		return u.Hostname() == "localhost" || ip != nil && ip.IsLoopback()
+	}
+	return false
+}
+
 func validRedisURL(s string) bool {
 	_, err := redis.ParseURL(s)
 	return err == nil
@@ -391,6 +495,12 @@ func (c Config) attrs() []slog.Attr {
 		slog.String("telegram_api_url", redactURL(c.TelegramAPIURL)),
 		slog.String("telegram_webhook_url", redactURL(c.WebhookURL)),
 		slog.Bool("telegram_webhook_secret_set", c.WebhookSecret != ""),
+		slog.Bool("viber", c.ViberToken != ""),
+		slog.String("viber_webhook_url", redactURL(c.ViberWebhookURL)),
+		slog.String("viber_api_url", redactURL(c.ViberAPIURL)),
+		slog.String("viber_sender_name", c.ViberSenderName),
+		slog.Int("viber_rate", c.ViberRate),
+		slog.String("public_url", redactURL(c.PublicURL)),
 		slog.String("http_addr", c.HTTPAddr),
 		slog.String("admin_ids", strings.Join(c.AdminIDs, ",")),
 		slog.String("log_level", c.LogLevel.String()),

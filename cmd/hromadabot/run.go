@@ -17,6 +17,7 @@ import (
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot"
 	"github.com/hromadabot/hromadabot/bot/telegram"
+	"github.com/hromadabot/hromadabot/bot/viber"
 	"github.com/hromadabot/hromadabot/broadcast"
 	"github.com/hromadabot/hromadabot/chart"
 	"github.com/hromadabot/hromadabot/dialogs"
@@ -29,7 +30,7 @@ import (
 )
 
 // errNoToken is the one-line answer to `hromadabot run` without a token.
-var errNoToken = errors.New("TELEGRAM_TOKEN: not set; get a bot token from @BotFather, or try the bot in this terminal without one: hromadabot demo")
+var errNoToken = errors.New("TELEGRAM_TOKEN: not set, nor VIBER_TOKEN; get a bot token from @BotFather (or a Viber bot account), or try the bot in this terminal without one: hromadabot demo")
 
 // cmdRun starts the chat bot with the configuration from the environment
 // and runs it until SIGINT or SIGTERM.
@@ -41,7 +42,7 @@ func cmdRun(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.TelegramToken == "" {
+	if cfg.TelegramToken == "" && cfg.ViberToken == "" {
 		return errNoToken
 	}
 	log, err := newLogger(e.stderr, cfg.LogLevel.String(), logsToTerminal(e.stderr))
@@ -84,11 +85,15 @@ type Main struct {
 	Config Config
 	Log    *slog.Logger
 
-	DB        *sqlite.DB
-	States    dialogs.StateStore
-	Engine    *dialogs.Engine
-	Sender    *bot.Sender
+	DB     *sqlite.DB
+	States dialogs.StateStore
+	Engine *dialogs.Engine
+	// Telegram and Viber are the channels the configuration enables, nil
+	// for one it does not; Senders has each one's rate-limited sender, by
+	// platform.
 	Telegram  *telegram.Channel
+	Viber     *viber.Channel
+	Senders   map[string]*bot.Sender
 	Broadcast *broadcast.Service
 	Metrics   *metrics.Metrics
 	HTTP      *httpserver.Server
@@ -127,7 +132,7 @@ func (m *Main) Open(ctx context.Context) error {
 	// The broadcast scheduler takes its per-slot lock in Redis when there
 	// is one, and polled updates wait in a Redis inbox until handled.
 	var slotLocks goredis.UniversalClient
-	var inbox telegram.Inbox
+	var inbox bot.Inbox
 	if cfg.RedisURL != "" {
 		opts, err := goredis.ParseURL(cfg.RedisURL)
 		if err != nil {
@@ -168,6 +173,67 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 
+	m.Senders = map[string]*bot.Sender{}
+	senders := map[string]broadcast.Sender{}
+	extra := map[string]http.Handler{}
+	if cfg.TelegramToken != "" {
+		if err := m.openTelegram(ctx, inbox, extra); err != nil {
+			return err
+		}
+		senders[hromadabot.PlatformTelegram] = m.Senders[hromadabot.PlatformTelegram]
+	}
+	if cfg.ViberToken != "" {
+		if err := m.openViber(ctx, extra); err != nil {
+			return err
+		}
+		senders[hromadabot.PlatformViber] = m.Senders[hromadabot.PlatformViber]
+	}
+	m.Broadcast, err = broadcast.New(broadcast.Config{
+		Store:   db,
+		Senders: senders,
+		Locales: m.loc,
+		// Broadcasts share each sender's global limit with replies to people
+		// chatting; they take at most four fifths of it, so replies never starve.
+		Rate:          max(1, cfg.BroadcastRate*4/5),
+		PlatformRates: map[string]int{hromadabot.PlatformViber: max(1, cfg.ViberRate*4/5)},
+		Timezone:      cfg.Timezone,
+		QuietHours:    cfg.QuietHours,
+		ReminderCron:  cfg.ReminderCron,
+		DigestCron:    cfg.DigestCron,
+		Redis:         slotLocks,
+		RedisPrefix:   cfg.RedisPrefix,
+		Progress:      m.Metrics.BroadcastProgress,
+		Outcome:       m.Metrics.BroadcastOutcome,
+		Log:           m.Log,
+	})
+	if err != nil {
+		return err
+	}
+
+	if m.HTTP, err = httpserver.New(cfg.HTTPAddr, m.checks, m.Metrics.Handler(), extra); err != nil {
+		return fmt.Errorf("TELEGRAM_WEBHOOK_URL, VIBER_WEBHOOK_URL: %w", err)
+	}
+	m.HTTP.Log = m.Log
+	// Bound now, so that a port in use is an error at start.
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
+	}
+	m.listener = ln
+	m.closers = append(m.closers, func() error {
+		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	})
+	return nil
+}
+
+// openTelegram opens the Telegram channel and its sender, and adds its
+// webhook, if any, to the HTTP handlers.
+func (m *Main) openTelegram(ctx context.Context, inbox bot.Inbox, extra map[string]http.Handler) error {
+	cfg := m.Config
+	var err error
 	m.Telegram, err = telegram.New(ctx, telegram.Config{
 		Token:         cfg.TelegramToken,
 		APIURL:        cfg.TelegramAPIURL,
@@ -187,56 +253,55 @@ func (m *Main) Open(ctx context.Context) error {
 		return fmt.Errorf("TELEGRAM_API_URL: cannot use the Bot API: %w", err)
 	}
 	// The metrics see every delivery attempt, retries included.
-	m.Sender = bot.NewSender(m.Metrics.Transport(m.Telegram), bot.SenderOptions{
+	m.Senders[hromadabot.PlatformTelegram] = bot.NewSender(m.Metrics.Transport(m.Telegram), bot.SenderOptions{
 		GlobalRate: cfg.SenderRate(),
-		OnBlocked:  m.blocked,
+		OnBlocked:  m.blocked(hromadabot.PlatformTelegram),
 	})
-	m.Broadcast, err = broadcast.New(broadcast.Config{
-		Store:   db,
-		Senders: map[string]broadcast.Sender{hromadabot.PlatformTelegram: m.Sender},
-		Locales: m.loc,
-		// Broadcasts share the sender's global limit with replies to people
-		// chatting; they take at most four fifths of it, so replies never starve.
-		Rate:         max(1, cfg.BroadcastRate*4/5),
-		Timezone:     cfg.Timezone,
-		QuietHours:   cfg.QuietHours,
-		ReminderCron: cfg.ReminderCron,
-		DigestCron:   cfg.DigestCron,
-		Redis:        slotLocks,
-		RedisPrefix:  cfg.RedisPrefix,
-		Progress:     m.Metrics.BroadcastProgress,
-		Outcome:      m.Metrics.BroadcastOutcome,
+	if cfg.WebhookURL != "" {
+		extra["POST "+urlPath(cfg.WebhookURL)] = m.Telegram
+	}
+	return nil
+}
+
+// openViber opens the Viber channel and its sender, and adds its webhook
+// and the pictures it serves to the HTTP handlers.
+func (m *Main) openViber(ctx context.Context, extra map[string]http.Handler) error {
+	cfg := m.Config
+	var err error
+	m.Viber, err = viber.New(ctx, viber.Config{
+		Token:        cfg.ViberToken,
+		APIURL:       cfg.ViberAPIURL,
+		WebhookURL:   cfg.ViberWebhookURL,
+		PublicURL:    cfg.ViberPublicURL(),
+		SenderName:   cfg.ViberSenderName,
+		SenderAvatar: cfg.ViberSenderAvatar,
+		Files:        m.DB,
+		OnGone:       m.blocked(hromadabot.PlatformViber),
+		OnReceipt:    func(event string) { m.Metrics.Receipt(hromadabot.PlatformViber, event) },
 		Log:          m.Log,
 	})
 	if err != nil {
-		return err
-	}
-
-	extra := map[string]http.Handler{}
-	if cfg.WebhookURL != "" {
-		path := "/"
-		if u, err := url.Parse(cfg.WebhookURL); err == nil && u.Path != "" {
-			path = u.Path
+		var ve *viber.Error
+		if errors.As(err, &ve) && ve.Status == 2 {
+			return fmt.Errorf("VIBER_TOKEN: Viber refused the token: %w", err)
 		}
-		extra["POST "+path] = m.Telegram
+		return fmt.Errorf("VIBER_API_URL: cannot use the Viber API: %w", err)
 	}
-	if m.HTTP, err = httpserver.New(cfg.HTTPAddr, m.checks, m.Metrics.Handler(), extra); err != nil {
-		return fmt.Errorf("TELEGRAM_WEBHOOK_URL: %w", err)
-	}
-	m.HTTP.Log = m.Log
-	// Bound now, so that a port in use is an error at start.
-	ln, err := net.Listen("tcp", cfg.HTTPAddr)
-	if err != nil {
-		return fmt.Errorf("HTTP_ADDR: %w", err)
-	}
-	m.listener = ln
-	m.closers = append(m.closers, func() error {
-		if err := ln.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
-			return err
-		}
-		return nil
+	m.Senders[hromadabot.PlatformViber] = bot.NewSender(m.Metrics.Transport(m.Viber), bot.SenderOptions{
+		GlobalRate: cfg.ViberSenderRate(),
+		OnBlocked:  m.blocked(hromadabot.PlatformViber),
 	})
+	extra["POST "+urlPath(cfg.ViberWebhookURL)] = m.Viber
+	extra[m.Viber.MediaPattern()] = m.Viber.MediaHandler()
 	return nil
+}
+
+// urlPath is the path a webhook URL is served at.
+func urlPath(s string) string {
+	if u, err := url.Parse(s); err == nil && u.Path != "" {
+		return u.Path
+	}
+	return "/"
 }
 
 // loadCommunities fills an empty database with every community of Ukraine,
@@ -278,35 +343,40 @@ func (m *Main) Handler() bot.Handler {
 	return bot.Chain(m.Engine, m.Metrics.Middleware(), bot.Log(m.Log), bot.Recover(m.Log, apology))
 }
 
-// Run serves HTTP (the webhook, /healthz, /readyz, /metrics) and receives
-// Telegram updates until ctx is cancelled or either fails; then both stop:
-// receiving ends with the updates in hand handled, the server with the
-// requests under way answered.
+// Run serves HTTP (the webhooks, /healthz, /readyz, /metrics), receives
+// the updates of every enabled channel and sends the broadcasts until ctx
+// is cancelled or any of them fails; then all stop: receiving ends with the
+// updates in hand handled, the server with the requests under way answered.
 func (m *Main) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	served := make(chan error, 1)
-	go func() { served <- m.HTTP.Serve(ctx, m.listener) }()
+	h := m.Handler()
+	var parts []func(context.Context) error
+	parts = append(parts, func(ctx context.Context) error { return m.HTTP.Serve(ctx, m.listener) })
 	m.Log.Info("http listening", "addr", m.Addr())
-	received := make(chan error, 1)
-	go func() { received <- m.Telegram.Run(ctx, m.Handler(), m.Sender) }()
+	if m.Telegram != nil {
+		s := m.Senders[hromadabot.PlatformTelegram]
+		parts = append(parts, func(ctx context.Context) error { return m.Telegram.Run(ctx, h, s) })
+	}
+	if m.Viber != nil {
+		s := m.Senders[hromadabot.PlatformViber]
+		parts = append(parts, func(ctx context.Context) error { return m.Viber.Run(ctx, h, s) })
+	}
+	done := make(chan error, len(parts))
+	for _, run := range parts {
+		go func() { done <- run(ctx) }()
+	}
 	broadcasted := make(chan error, 1)
 	go func() { broadcasted <- m.Broadcast.Run(ctx) }()
 
-	var err error
-	select {
-	case err = <-received:
-		cancel()
-		if serr := <-served; err == nil {
-			err = serr
-		}
-	case err = <-served:
-		cancel()
-		if rerr := <-received; err == nil {
-			err = rerr
+	// The first part to end ends the others.
+	err := <-done
+	cancel()
+	for range len(parts) - 1 {
+		if perr := <-done; err == nil {
+			err = perr
 		}
 	}
-	cancel()
 	if berr := <-broadcasted; err == nil {
 		err = berr
 	}
@@ -314,25 +384,29 @@ func (m *Main) Run(ctx context.Context) error {
 	return err
 }
 
-// blocked marks the person who blocked the bot as blocked and unsubscribed,
-// so that digests skip them. Telegram private chats have the user's id.
-func (m *Main) blocked(chatID string) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	u, err := m.DB.UserByPlatform(ctx, hromadabot.PlatformTelegram, chatID)
-	if err != nil {
-		m.Log.Warn("blocked chat without a user", "chat", chatID, "err", err)
-		return
+// blocked returns what marks a person of the platform who blocked the bot
+// (or unsubscribed from it on Viber) as blocked and unsubscribed, so that
+// broadcasts skip them until they write again. Private chats have the
+// user's id.
+func (m *Main) blocked(platform string) func(chatID string) {
+	return func(chatID string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		u, err := m.DB.UserByPlatform(ctx, platform, chatID)
+		if err != nil {
+			m.Log.Warn("blocked chat without a user", "platform", platform, "chat", chatID, "err", err)
+			return
+		}
+		if u.Blocked && !u.Subscribed {
+			return
+		}
+		u.Blocked, u.Subscribed = true, false
+		if err := m.DB.UpdateUser(ctx, u, u.Ref()); err != nil {
+			m.Log.Error("mark user blocked", "user", u.ID, "err", err)
+			return
+		}
+		m.Log.Info("user blocked the bot: marked blocked and unsubscribed", "platform", platform, "user", u.ID)
 	}
-	if u.Blocked && !u.Subscribed {
-		return
-	}
-	u.Blocked, u.Subscribed = true, false
-	if err := m.DB.UpdateUser(ctx, u, u.Ref()); err != nil {
-		m.Log.Error("mark user blocked", "user", u.ID, "err", err)
-		return
-	}
-	m.Log.Info("user blocked the bot: marked blocked and unsubscribed", "user", u.ID)
 }
 
 // redisLog sends the Redis client's own messages (reconnection attempts)

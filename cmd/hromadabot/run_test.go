@@ -26,23 +26,26 @@ import (
 
 const webhookSecret = "e2e-Secret_token"
 
-// botEnv is the environment of one bot: a fresh database and dialog state.
+// botEnv is the environment of one bot: a fresh database and dialog state,
+// and Telegram on srv unless srv is nil.
 func botEnv(t *testing.T, srv *telegramtest.Server) map[string]string {
 	t.Helper()
 	redisURL := os.Getenv("REDIS_URL")
 	if redisURL == "" {
 		redisURL = "redis://" + miniredis.RunT(t).Addr()
 	}
-	return map[string]string{
-		"TELEGRAM_TOKEN":   srv.Token(),
-		"TELEGRAM_API_URL": srv.URL(),
-		"DATABASE_PATH":    filepath.Join(t.TempDir(), "hromada.db"),
-		"REDIS_URL":        redisURL,
-		"REDIS_PREFIX":     "hromadabot-e2e:" + rand.Text() + ":",
-		"DIALOG_TTL":       "10m",
-		"HTTP_ADDR":        "127.0.0.1:0",
-		"LOG_LEVEL":        "debug",
+	env := map[string]string{
+		"DATABASE_PATH": filepath.Join(t.TempDir(), "hromada.db"),
+		"REDIS_URL":     redisURL,
+		"REDIS_PREFIX":  "hromadabot-e2e:" + rand.Text() + ":",
+		"DIALOG_TTL":    "10m",
+		"HTTP_ADDR":     "127.0.0.1:0",
+		"LOG_LEVEL":     "debug",
 	}
+	if srv != nil {
+		env["TELEGRAM_TOKEN"], env["TELEGRAM_API_URL"] = srv.Token(), srv.URL()
+	}
+	return env
 }
 
 // fakeTelegram starts the fake Bot API and returns it with the environment
@@ -182,7 +185,7 @@ func checkLog(t *testing.T, log string, env map[string]string, texts ...string) 
 	t.Helper()
 	_, secret, _ := strings.Cut(env["TELEGRAM_TOKEN"], ":")
 	for _, s := range append([]string{secret, webhookSecret}, texts...) {
-		if strings.Contains(log, s) {
+		if s != "" && strings.Contains(log, s) {
 			t.Errorf("the log reveals %q", s)
 		}
 	}

@@ -65,7 +65,7 @@ WHERE id = ? AND job_id = ? AND state = 'pending'`
 	sqlBlockUser = `UPDATE users SET blocked = 1, subscribed = 0 WHERE id = ?`
 
 	sqlCountRecipients = `
-SELECT state, COUNT(*) FROM broadcast_recipients WHERE job_id = ? GROUP BY state`
+SELECT platform, state, COUNT(*) FROM broadcast_recipients WHERE job_id = ? GROUP BY platform, state`
 
 	// The latest non-retracted report of every community and indicator
 	// created at or before a time: the current values as they were then.
@@ -385,22 +385,18 @@ func countRecipients(ctx context.Context, tx *txn, p *hromadabot.BroadcastProgre
 		return fmt.Errorf("count recipients: %w", err)
 	}
 	defer rows.Close()
+	p.RecipientCounts = hromadabot.RecipientCounts{}
+	p.ByPlatform = map[string]hromadabot.RecipientCounts{}
 	for rows.Next() {
-		var state string
+		var platform, state string
 		var n int
-		if err := rows.Scan(&state, &n); err != nil {
+		if err := rows.Scan(&platform, &state, &n); err != nil {
 			return fmt.Errorf("count recipients: %w", err)
 		}
-		switch state {
-		case hromadabot.RecipientPending:
-			p.Pending = n
-		case hromadabot.RecipientSent:
-			p.Sent = n
-		case hromadabot.RecipientFailed:
-			p.Failed = n
-		case hromadabot.RecipientBlocked:
-			p.Blocked = n
-		}
+		p.Add(state, n)
+		c := p.ByPlatform[platform]
+		c.Add(state, n)
+		p.ByPlatform[platform] = c
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("count recipients: %w", err)
