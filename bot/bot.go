@@ -37,7 +37,7 @@ type Event struct {
 	// ("sticker", "location", "contact", "voice"), so that the dialogs can
 	// say what they understand; Text and Attachment are empty then.
 	Unsupported string
-	At         time.Time
+	At          time.Time
 }
 
 // Attachment is a file a person sent; only its platform reference is kept.
