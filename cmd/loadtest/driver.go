@@ -56,6 +56,9 @@ type tally struct {
 	unexpected int       // bot messages to a person with no update in flight
 	unseen     int       // requests dropped from the record before the driver saw them
 	samples    []string  // a few wrong replies, for the report
+	// answerLat are the times to the webhook's answer, for the Viber
+	// driver, whose callbacks are answered once handled.
+	answerLat Latencies
 }
 
 func newDriver(srv *telegramtest.Server, w *world, timeout time.Duration) *driver {

@@ -20,10 +20,17 @@
 // dialog state in Redis as the bot does: the ceiling of any bot whose
 // state lives there.
 //
+// With -channel viber, telegram-webhook or both it measures the bot on its
+// webhooks instead: the fake Viber server (bot/vibertest) posting signed
+// callbacks, the fake Bot API posting updates, or both on one bot taking
+// turns at every step, with the ratio of what they answered and their p99
+// at 1,000 updates/s (see viber.go and channels.go).
+//
 // Usage (from the module's checkout; Redis must be on this machine):
 //
 //	REDIS_URL=redis://127.0.0.1:6379/0 go run ./cmd/loadtest
 //	go run ./cmd/loadtest -quick          # a short run, for CI
+//	go run ./cmd/loadtest -channel both   # Viber against Telegram's webhook
 //	go run ./cmd/loadtest -steps 1000,2000 -step-duration 20s -users 20000
 package main
 
@@ -88,6 +95,11 @@ type options struct {
 	only       string
 	echoState  string
 	keep       bool
+	// channel is what the bot is measured on: telegram (polling, with the
+	// open dialogs and the echo bots), or by webhook viber, telegram-webhook
+	// or both, the two paths taking turns at every step.
+	channel    string
+	viberConns int
 }
 
 func main() {
@@ -135,6 +147,10 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.StringVar(&o.echoState, "echo-state", stateUpdate, "after the bare echo bot, measure it keeping each chat's dialog state in Redis: "+
 		stateUpdate+" (read and written under the chat's lock, as the bot keeps it), "+stateWrite+" (only written) or "+stateOff)
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, logs)")
+	fs.StringVar(&o.channel, "channel", channelTelegram, "the path measured: "+channelTelegram+" (polling, then the open dialogs and the echo bots), "+
+		channelViber+" (callbacks to the bot's Viber webhook), "+channelTelegramWebhook+" (Telegram's webhook) or "+channelBoth+
+		" (Viber and Telegram's webhook taking turns at every step, on one bot, and compared)")
+	fs.IntVar(&o.viberConns, "viber-conns", 64, "callbacks the fake Viber server has in flight at most, each an HTTP request the bot answers once it handled it (the fake Bot API's webhook has the bot's 64 workers as max_connections)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: REDIS_URL=redis://127.0.0.1:6379/0 loadtest [flags]\n\nLoad test of `hromadabot run` against a fake Bot API server; see the package documentation.\n\nFlags:")
 		fs.PrintDefaults()
@@ -183,6 +199,12 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		return o, fmt.Errorf("-only: %q is neither bot nor echo", o.only)
 	case o.echoState != stateUpdate && o.echoState != stateWrite && o.echoState != stateOff:
 		return o, fmt.Errorf("-echo-state: %q is none of %s, %s and %s", o.echoState, stateUpdate, stateWrite, stateOff)
+	case !slices.Contains(channels, o.channel):
+		return o, fmt.Errorf("-channel: %q is none of %s", o.channel, strings.Join(channels, ", "))
+	case o.viberConns < 1:
+		return o, errors.New("-viber-conns: must be at least 1")
+	case o.channel != channelTelegram && o.only != "":
+		return o, fmt.Errorf("-only: the echo bot runs only with -channel %s", channelTelegram)
 	}
 	o.redisURL = getenv("REDIS_URL")
 	if o.redisURL == "" {
@@ -212,6 +234,7 @@ type step struct {
 	offered  float64
 	answered float64 // replies per second
 	t        *tally
+	wall     time.Duration
 	p50, p95 time.Duration
 	p99, max time.Duration
 	// Cores used on average during the step, -1 when unknown.
@@ -262,6 +285,9 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		defer os.RemoveAll(dir)
 	}
 	printMachine(ctx, out, redis)
+	if o.channel != channelTelegram {
+		return measureChannels(ctx, o, out, dir, redis)
+	}
 
 	rep := &report{}
 	w := &world{plan: hromadabot.DefaultPlan(), values: map[[2]int64]int{}}
@@ -525,46 +551,14 @@ func measureEcho(ctx context.Context, o options, out io.Writer, dir string, redi
 
 // runSteps offers each step's load for o.stepDur and prints a line a step.
 func runSteps(ctx context.Context, o options, out io.Writer, d *driver, c *child, redis *goredis.Client) ([]*step, error) {
-	fmt.Fprintf(out, "  %8s %9s %9s %8s %8s %8s %8s %8s %7s %7s %6s %6s %8s %9s  %s\n",
-		"offered", "sent/s", "answer/s", "p50", "p95", "p99", "max", "handler", "failed", "timeout", "bot", "Redis", "harness", "bot peak", "kept up")
-	fmt.Fprintf(out, "  %8s %9s %9s %8s %8s %8s %8s %8s %7s %7s %6s %6s %8s %9s\n",
-		"upd/s", "", "", "", "", "", "", "p99", "", "", "cores", "cores", "cores", "RSS")
-	self := proc{pid: os.Getpid()}
+	printStepHeader(out, "")
 	var steps []*step
 	for _, rate := range o.steps {
 		if ended, err := c.exited(); ended {
 			return steps, fmt.Errorf("%s exited (%v):\n%s", c.name, err, c.tail(20))
 		}
-		s := &step{offered: rate}
-		s.ownPeak = c.proc.resetPeak()
-		var before Histogram
-		if c.metrics != "" {
-			before = scrapeHandling(c.metrics)
-		}
-		botCPU, redisCPU, harnessCPU := newCPUMeter(c.proc.cpu), newCPUMeter(redisCPU(ctx, redis)), newCPUMeter(self.cpu)
-		start := time.Now()
-		s.t = d.run(ctx, rate, o.stepDur, nil)
-		wall := time.Since(start)
-		s.handled = "-"
-		if before != nil {
-			if after := scrapeHandling(c.metrics); after != nil {
-				s.handled = after.bound(after.Percentile(before, 99))
-			}
-		}
-		s.botCPU, s.redisCPU, s.harnessCPU = botCPU.cores(), redisCPU.cores(), harnessCPU.cores()
-		s.peakRSS, _ = c.proc.memory("VmHWM")
-		s.answered = float64(s.t.replies) / wall.Seconds()
-		s.p50, s.p95, s.p99, s.max = s.t.lat.Summary()
-		kept := "yes"
-		if !s.sustained() {
-			kept = "no"
-		}
-		fmt.Fprintf(out, "  %8.0f %9.1f %9.1f %8s %8s %8s %8s %8s %7d %7d %6s %6s %8s %9s  %s\n",
-			rate, float64(s.t.sent)/wall.Seconds(), s.answered, ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max), s.handled,
-			s.t.failures(), s.t.timeouts, cores(s.botCPU), cores(s.redisCPU), cores(s.harnessCPU), mib(s.peakRSS), kept)
-		if d := s.t.describe(); d != "none" {
-			fmt.Fprintf(out, "    %s\n", d)
-		}
+		s := measureStep(ctx, c, redis, rate, func() *tally { return d.run(ctx, rate, o.stepDur, nil) })
+		printStepLine(out, "", s)
 		steps = append(steps, s)
 		if ctx.Err() != nil {
 			return steps, ctx.Err()
@@ -576,6 +570,69 @@ func runSteps(ctx context.Context, o options, out io.Writer, d *driver, c *child
 		}
 	}
 	return steps, nil
+}
+
+// measureStep runs one step through drive, which offers rate for the
+// step's duration, and reads what the bot, Redis and the harness used.
+func measureStep(ctx context.Context, c *child, redis *goredis.Client, rate float64, drive func() *tally) *step {
+	self := proc{pid: os.Getpid()}
+	s := &step{offered: rate}
+	s.ownPeak = c.proc.resetPeak()
+	var before Histogram
+	if c.metrics != "" {
+		before = scrapeHandling(c.metrics)
+	}
+	botCPU, redisCPU, harnessCPU := newCPUMeter(c.proc.cpu), newCPUMeter(redisCPU(ctx, redis)), newCPUMeter(self.cpu)
+	start := time.Now()
+	s.t = drive()
+	s.wall = time.Since(start)
+	s.handled = "-"
+	if before != nil {
+		if after := scrapeHandling(c.metrics); after != nil {
+			s.handled = after.bound(after.Percentile(before, 99))
+		}
+	}
+	s.botCPU, s.redisCPU, s.harnessCPU = botCPU.cores(), redisCPU.cores(), harnessCPU.cores()
+	s.peakRSS, _ = c.proc.memory("VmHWM")
+	s.answered = float64(s.t.replies) / s.wall.Seconds()
+	s.p50, s.p95, s.p99, s.max = s.t.lat.Summary()
+	return s
+}
+
+// printStepHeader heads a table of steps; label, when given, names the
+// path of each line in a first column.
+func printStepHeader(out io.Writer, label string) {
+	first, second := "", ""
+	if label != "" {
+		first, second = fmt.Sprintf("%-*s ", len(label), "path"), fmt.Sprintf("%-*s ", len(label), "")
+	}
+	fmt.Fprintf(out, "  %s%8s %9s %9s %8s %8s %8s %8s %8s %7s %7s %6s %6s %8s %9s  %s\n", first,
+		"offered", "sent/s", "answer/s", "p50", "p95", "p99", "max", "handler", "failed", "timeout", "bot", "Redis", "harness", "bot peak", "kept up")
+	fmt.Fprintf(out, "  %s%8s %9s %9s %8s %8s %8s %8s %8s %7s %7s %6s %6s %8s %9s\n", second,
+		"upd/s", "", "", "", "", "", "", "p99", "", "", "cores", "cores", "cores", "RSS")
+}
+
+// printStepLine prints one step under printStepHeader's head, with its
+// failures on a line of their own; label is the path's, padded as the
+// header's was.
+func printStepLine(out io.Writer, label string, s *step) {
+	if label != "" {
+		label += " "
+	}
+	kept := "yes"
+	if !s.sustained() {
+		kept = "no"
+	}
+	fmt.Fprintf(out, "  %s%8.0f %9.1f %9.1f %8s %8s %8s %8s %8s %7d %7d %6s %6s %8s %9s  %s\n", label,
+		s.offered, float64(s.t.sent)/s.wall.Seconds(), s.answered, ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max), s.handled,
+		s.t.failures(), s.t.timeouts, cores(s.botCPU), cores(s.redisCPU), cores(s.harnessCPU), mib(s.peakRSS), kept)
+	if len(s.t.answerLat) > 0 {
+		p50, p95, p99, mx := s.t.answerLat.Summary()
+		fmt.Fprintf(out, "    callbacks answered (the webhook's HTTP answer, after all the replies): p50 %s, p95 %s, p99 %s, max %s\n", ms(p50), ms(p95), ms(p99), ms(mx))
+	}
+	if d := s.t.describe(); d != "none" {
+		fmt.Fprintf(out, "    %s\n", d)
+	}
 }
 
 // capacity is the most updates per second answered in any step.

@@ -91,6 +91,16 @@ type user struct {
 	sentAt time.Time
 	// gen tells this update's timeout from an earlier one's.
 	gen int
+
+	// vid is the person's Viber id, for the Viber driver, which also keeps
+	// here what came of the callback in flight: got is set by the bot's
+	// first message to them, texts are its messages' texts, answered is
+	// set by the webhook's answer and status is that answer's.
+	vid      string
+	got      bool
+	texts    []string
+	answered bool
+	status   int
 }
 
 // world is what the scripts draw on.
