@@ -444,3 +444,24 @@ func TestPayloads(t *testing.T) {
 		}
 	})
 }
+
+// TestUnsupported: a sticker or a location is answered with what the bot
+// reads, the reply keeps the live menu, and the menu's buttons still work.
+func TestUnsupported(t *testing.T) {
+	forEachStore(t, func(t *testing.T, w *world) {
+		c := w.chat(t, residentID)
+		c.send("/start")
+		c.expectButtons("🇺🇦 Українська", "🇬🇧 English")
+		for _, what := range []string{"sticker", "location"} {
+			ev := c.event()
+			ev.Unsupported = what
+			out := c.handle(ev)
+			c.expect("Я розумію текст, кнопки, фото й документи")
+			if len(out) != 1 || !out[0].KeepMenu {
+				t.Fatalf("%s: replies %+v, want one that keeps the menu", what, out)
+			}
+		}
+		c.press("🇺🇦 Українська")
+		c.expect("Мова: українська.")
+	})
+}

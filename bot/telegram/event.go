@@ -44,8 +44,20 @@ func toEvent(u tgbotapi.Update, now time.Time) (bot.Event, bool) {
 			ev.Text = m.Caption
 		}
 		if ev.Text == "" && ev.Attachment == nil {
-			// Stickers, voice notes, locations: nothing the dialogs read.
-			return bot.Event{}, false
+			// Stickers, voice notes, locations: nothing the dialogs read,
+			// but the person is told what they do read.
+			switch {
+			case m.Sticker != nil:
+				ev.Unsupported = "sticker"
+			case m.Location != nil:
+				ev.Unsupported = "location"
+			case m.Contact != nil:
+				ev.Unsupported = "contact"
+			case m.Voice != nil:
+				ev.Unsupported = "voice"
+			default:
+				return bot.Event{}, false
+			}
 		}
 		return ev, true
 	case u.CallbackQuery != nil:

@@ -71,7 +71,11 @@ func TestUpdates(t *testing.T) {
 			fixture:   "message_document.json",
 			wantEvent: &bot.Event{Platform: "telegram", ChatID: chat, UserID: chat, Attachment: &bot.Attachment{Kind: "document", FileID: "BQAD-doc", Name: "наказ.pdf"}},
 		},
-		{name: "IgnoredSticker", fixture: "message_sticker.json", replies: []bot.Reply{{Text: "x"}}},
+		{
+			name:      "OKStickerUnsupported",
+			fixture:   "message_sticker.json",
+			wantEvent: &bot.Event{Platform: "telegram", ChatID: chat, UserID: chat, Unsupported: "sticker"},
+		},
 		{name: "IgnoredGroupChat", fixture: "message_group.json", replies: []bot.Reply{{Text: "x"}}},
 		{name: "IgnoredEditedMessage", fixture: "edited_message.json", replies: []bot.Reply{{Text: "x"}}},
 		{

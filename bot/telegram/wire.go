@@ -39,6 +39,11 @@ type wireMessage struct {
 		FileID   string `json:"file_id"`
 		FileName string `json:"file_name"`
 	} `json:"document"`
+	// What the bot does not read is only noted as present.
+	Sticker  json.RawMessage `json:"sticker"`
+	Location json.RawMessage `json:"location"`
+	Contact  json.RawMessage `json:"contact"`
+	Voice    json.RawMessage `json:"voice"`
 }
 
 type wireUser struct {
@@ -73,6 +78,18 @@ func (m *wireMessage) library() *tgbotapi.Message {
 	}
 	if d := m.Document; d != nil {
 		out.Document = &tgbotapi.Document{FileID: d.FileID, FileName: d.FileName}
+	}
+	if m.Sticker != nil {
+		out.Sticker = &tgbotapi.Sticker{}
+	}
+	if m.Location != nil {
+		out.Location = &tgbotapi.Location{}
+	}
+	if m.Contact != nil {
+		out.Contact = &tgbotapi.Contact{}
+	}
+	if m.Voice != nil {
+		out.Voice = &tgbotapi.Voice{}
 	}
 	return out
 }
