@@ -13,6 +13,7 @@ import (
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot/console"
 	"github.com/hromadabot/hromadabot/broadcast"
+	"github.com/hromadabot/hromadabot/chart"
 	"github.com/hromadabot/hromadabot/dialogs"
 	"github.com/hromadabot/hromadabot/locales"
 	"github.com/hromadabot/hromadabot/storage/memory"
@@ -169,10 +170,13 @@ func chat(ctx context.Context, e *env, db *sqlite.DB, platform, userID string, a
 		return err
 	}
 	eng, err := dialogs.New(dialogs.Config{
-		Store:     db,
-		States:    memory.NewStateStore(0),
-		Locales:   loc,
-		Admins:    admins,
+		Store:   db,
+		States:  memory.NewStateStore(0),
+		Locales: loc,
+		Admins:  admins,
+		// The card's picture, as the other channels send it; the console
+		// says it is there.
+		Chart:     chart.NewCache(8).ScoreCard,
 		Announcer: broadcast.Announcer{Store: db},
 		Log:       slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
