@@ -117,6 +117,16 @@ func TestLoadConfig(t *testing.T) {
 		{"ErrBroadcastRateZero", map[string]string{"BROADCAST_RATE": "0"}, "BROADCAST_RATE: must be from 1 to 1000"},
 		{"ErrSendRate", map[string]string{"SEND_RATE": "fast"}, `SEND_RATE: "fast" is not a positive whole number of messages per second, 0 or off`},
 		{"ErrSendRateNegative", map[string]string{"SEND_RATE": "-5"}, `SEND_RATE: "-5" is not a positive whole number`},
+		{"ErrViberToken", map[string]string{"VIBER_TOKEN": "not a token!", "VIBER_WEBHOOK_URL": "https://bot.example.org/viber"}, "VIBER_TOKEN: must look like"},
+		{"ErrViberWebhookRequired", map[string]string{"VIBER_TOKEN": "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9"}, "VIBER_WEBHOOK_URL: required with VIBER_TOKEN"},
+		{"ErrViberWebhookWithoutToken", map[string]string{"VIBER_WEBHOOK_URL": "https://bot.example.org/viber"}, "VIBER_WEBHOOK_URL: needs VIBER_TOKEN"},
+		{"ErrViberWebhookHTTP", map[string]string{"VIBER_TOKEN": "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9", "VIBER_WEBHOOK_URL": "http://bot.example.org/viber"}, "VIBER_WEBHOOK_URL: must be an https URL"},
+		{"ErrViberAPIURL", map[string]string{"VIBER_API_URL": "chatapi.viber.com"}, "VIBER_API_URL: must be an http(s) URL"},
+		{"ErrViberSenderName", map[string]string{"VIBER_SENDER_NAME": strings.Repeat("г", 29)}, "VIBER_SENDER_NAME: must be 1 to 28 characters"},
+		{"ErrViberSenderAvatar", map[string]string{"VIBER_SENDER_AVATAR": "avatar.png"}, "VIBER_SENDER_AVATAR: must be an http(s) URL"},
+		{"ErrViberRate", map[string]string{"VIBER_RATE": "fast"}, `VIBER_RATE: "fast" is not a whole number`},
+		{"ErrViberRateZero", map[string]string{"VIBER_RATE": "0"}, "VIBER_RATE: must be from 1 to 1000"},
+		{"ErrPublicURL", map[string]string{"PUBLIC_URL": "http://bot.example.org"}, "PUBLIC_URL: must be an https URL"},
 		{"ErrQuietHours", map[string]string{"QUIET_HOURS": "evening"}, `QUIET_HOURS: "evening" must be hours like 21-8`},
 		{"ErrQuietHoursRange", map[string]string{"QUIET_HOURS": "21-24"}, "QUIET_HOURS: quiet hours 21-24 must be two different hours from 0 to 23"},
 	}
@@ -261,5 +271,32 @@ func TestEnvExample(t *testing.T) {
 		if !read[name] {
 			t.Errorf(".env.example lists %s, which the configuration does not read", name)
 		}
+	}
+}
+
+// TestViberConfig: a webhook on this machine may be http (a test's fake
+// Viber), and the pictures are served under the webhook's origin unless
+// PUBLIC_URL says otherwise.
+func TestViberConfig(t *testing.T) {
+	token := "445da6az1s345z78-dazcczb2542zv51a-e0vc5fva17480im9"
+	for _, tt := range []struct {
+		name, webhook, public, want string
+	}{
+		{"OKPublicFromWebhook", "https://bot.example.org/hromada/viber", "", "https://bot.example.org"},
+		{"OKPublicGiven", "https://bot.example.org/viber", "https://files.example.org/hromada", "https://files.example.org/hromada"},
+		{"OKLoopbackHTTP", "http://127.0.0.1:8081/viber", "", "http://127.0.0.1:8081"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := main.LoadConfig(getenv(map[string]string{"VIBER_TOKEN": token, "VIBER_WEBHOOK_URL": tt.webhook, "PUBLIC_URL": tt.public}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.ViberPublicURL(); got != tt.want {
+				t.Errorf("public URL %q, want %q", got, tt.want)
+			}
+			if s := cfg.String(); strings.Contains(s, token) {
+				t.Errorf("the configuration reveals the Viber token: %s", s)
+			}
+		})
 	}
 }
