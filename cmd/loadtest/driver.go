@@ -194,9 +194,12 @@ func (d *driver) observe(now time.Time) {
 	d.flights = d.flights[i:]
 }
 
-func (d *driver) sample(s string) {
-	if len(d.st.samples) < 5 {
-		d.st.samples = append(d.st.samples, s)
+func (d *driver) sample(s string) { d.st.sample(s) }
+
+// sample keeps the first few descriptions of what went wrong.
+func (t *tally) sample(s string) {
+	if len(t.samples) < 5 {
+		t.samples = append(t.samples, s)
 	}
 }
 
@@ -204,6 +207,14 @@ func (d *driver) sample(s string) {
 // returns what happened. With until set it ends early once until holds.
 func (d *driver) run(ctx context.Context, rate float64, dur time.Duration, until func() bool) *tally {
 	d.st = &tally{}
+	openLoop(ctx, rate, dur, until, d.observe, d.inject)
+	return d.st
+}
+
+// openLoop calls inject on rate's schedule for dur, whatever the bot's
+// speed, and observe every tick before; with until set it ends early once
+// until holds. Both drivers run their steps on it.
+func openLoop(ctx context.Context, rate float64, dur time.Duration, until func() bool, observe func(now time.Time), inject func()) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
 	start := time.Now()
@@ -211,17 +222,17 @@ func (d *driver) run(ctx context.Context, rate float64, dur time.Duration, until
 	for {
 		select {
 		case <-ctx.Done():
-			return d.st
+			return
 		case <-t.C:
 			// Not the tick's own time: it may be older than an update
 			// sent late in the previous tick.
 			now := time.Now()
-			d.observe(now)
+			observe(now)
 			if now.Sub(start) >= dur || (until != nil && until()) {
-				return d.st
+				return
 			}
 			for n := pace.Due(now); n > 0; n-- {
-				d.inject()
+				inject()
 			}
 		}
 	}

@@ -264,35 +264,14 @@ func (d *viberDriver) finish(u *user) {
 	d.idle(u)
 }
 
-func (d *viberDriver) sample(s string) {
-	if len(d.st.samples) < 5 {
-		d.st.samples = append(d.st.samples, s)
-	}
-}
+func (d *viberDriver) sample(s string) { d.st.sample(s) }
 
 // run queues callbacks at rate for dur (open loop; rate 0 queues none)
 // and returns what happened; with until set it ends early once until holds.
 func (d *viberDriver) run(ctx context.Context, rate float64, dur time.Duration, until func() bool) *tally {
 	d.st = &tally{}
-	t := time.NewTicker(tick)
-	defer t.Stop()
-	start := time.Now()
-	pace := NewPacer(rate, start)
-	for {
-		select {
-		case <-ctx.Done():
-			return d.st
-		case <-t.C:
-			now := time.Now()
-			d.observe(now)
-			if now.Sub(start) >= dur || (until != nil && until()) {
-				return d.st
-			}
-			for n := pace.Due(now); n > 0; n-- {
-				d.inject()
-			}
-		}
-	}
+	openLoop(ctx, rate, dur, until, d.observe, d.inject)
+	return d.st
 }
 
 // drain waits, queuing nothing, until every callback was answered and
