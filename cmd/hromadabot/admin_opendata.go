@@ -12,7 +12,6 @@ import (
 
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/opendata"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 // cmdExport writes the open data: communities, indicators, latest values
@@ -45,7 +44,7 @@ func cmdExport(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer db.Close()
-	d, err := dataset(ctx, db, *year)
+	d, err := opendata.Assemble(ctx, db, *year, time.Now())
 	if err != nil {
 		return err
 	}
@@ -90,37 +89,6 @@ func exportFormat(format, out string) (opendata.Format, error) {
 		return "", usagef("--out: xlsx is a binary file: name it with --out FILE.xlsx")
 	}
 	return f, nil
-}
-
-// dataset reads everything the open data holds in one pass over the
-// database: the latest report of each reported indicator is looked up only
-// where LatestValues says there is one.
-func dataset(ctx context.Context, db *sqlite.DB, year int) (*opendata.Dataset, error) {
-	d := &opendata.Dataset{Year: year, GeneratedAt: time.Now(), Indicators: db.DefaultPlan().Indicators}
-	var err error
-	if d.Communities, err = db.Communities(ctx); err != nil {
-		return nil, fmt.Errorf("list communities: %w", err)
-	}
-	for _, c := range d.Communities {
-		latest, err := db.LatestValues(ctx, c.ID)
-		if err != nil {
-			return nil, fmt.Errorf("values of community %d: %w", c.ID, err)
-		}
-		for _, ind := range d.Indicators {
-			if _, ok := latest[ind.ID]; !ok {
-				continue
-			}
-			rs, err := db.Reports(ctx, hromadabot.ReportFilter{CommunityID: c.ID, IndicatorID: ind.ID, Limit: 1})
-			if err != nil {
-				return nil, fmt.Errorf("report of community %d, indicator %d: %w", c.ID, ind.ID, err)
-			}
-			d.Latest = append(d.Latest, rs...)
-		}
-	}
-	if d.Scores, err = db.Ranking(ctx, year); err != nil {
-		return nil, fmt.Errorf("ranking: %w", err)
-	}
-	return d, nil
 }
 
 // writeFileAtomic writes through a temporary file renamed into place, so

@@ -97,3 +97,21 @@ func (db *DB) AuditLog(ctx context.Context, limit int) ([]hromadabot.AuditEntry,
 	}
 	return es, nil
 }
+
+// sqlSelectDataVersion reads the newest audit row and the catalogue's
+// change counter: every report, retraction and change to a community or
+// its targets moves one of them, in the same transaction.
+const sqlSelectDataVersion = `SELECT COALESCE((SELECT MAX(id) FROM audit), 0), (SELECT n FROM catalog_changes WHERE id = 1)`
+
+// DataVersion returns a number that grows with every change to what the
+// open data shows, whichever process made it: what was derived from the
+// records while it stands still is current. It costs two index lookups.
+func (db *DB) DataVersion(ctx context.Context) (int64, error) {
+	var audit, catalog int64
+	if err := db.read.QueryRowContext(ctx, sqlSelectDataVersion).Scan(&audit, &catalog); err != nil {
+		return 0, fmt.Errorf("select data version: %w", err)
+	}
+	// The catalogue's counter moves far slower than the audit log's; shifted
+	// apart, the two never add up to the same version after a change.
+	return catalog<<40 | audit, nil
+}

@@ -376,3 +376,19 @@ func retractLastReport(ctx context.Context, tx *txn, reporterID int64) (*hromada
 	}
 	return &r, nil
 }
+
+const sqlSelectCurrentReports = `
+SELECT ` + reportColumns + ` FROM reports
+WHERE id IN (SELECT report_id FROM current_values)
+ORDER BY community_id, indicator_id`
+
+// LatestReports returns the current report of every community and indicator
+// that has one (the latest not retracted), ordered by community and
+// indicator, in one query: the open data's table of values.
+func (db *DB) LatestReports(ctx context.Context) ([]hromadabot.Report, error) {
+	var rs []hromadabot.Report
+	if err := db.read.SelectContext(ctx, &rs, sqlSelectCurrentReports); err != nil {
+		return nil, fmt.Errorf("select current reports: %w", err)
+	}
+	return rs, nil
+}
