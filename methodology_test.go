@@ -225,3 +225,22 @@ func TestCurrentYearIsKyivs(t *testing.T) {
 		t.Errorf("CurrentYear = %d, want 2026", got)
 	}
 }
+
+func TestLatin(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"Бучанська", "Buchanska"},
+		{"Кам'янець-Подільська", "Kamianets-Podilska"},
+		{"Кам’янець-Подільська", "Kamianets-Podilska"},
+		{"Згурівська", "Zghurivska"},
+		{"Єнакіївська", "Yenakiivska"},
+		{"Київська", "Kyivska"},
+		{"Ясінянська", "Yasinianska"},
+		{"Олевська міська", "Olevska miska"},
+		{"Bucha", "Bucha"},
+		{"", ""},
+	} {
+		if got := hromadabot.Latin(tc.in); got != tc.want {
+			t.Errorf("Latin(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -120,3 +120,37 @@ func SearchMatch(c *Community, query string) int {
 	}
 	return score
 }
+
+// Latin writes a name in Latin letters by the official rules, keeping its
+// capitals, spaces and hyphens and dropping apostrophes: "Кам'янець-
+// Подільська" → "Kamianets-Podilska", "Згурівська" → "Zghurivska". The
+// English pages and data show community names so.
+func Latin(name string) string {
+	var b strings.Builder
+	for i, word := range strings.Split(name, " ") {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		for j, part := range strings.Split(word, "-") {
+			if j > 0 {
+				b.WriteByte('-')
+			}
+			part = strings.Map(func(r rune) rune {
+				if isApostrophe(r) {
+					return -1
+				}
+				return r
+			}, part)
+			lower := strings.ToLower(part)
+			latin := Transliterate(lower)
+			if lower != part && latin != "" {
+				// A capitalized Cyrillic word stays capitalized.
+				r := []rune(latin)
+				r[0] = unicode.ToUpper(r[0])
+				latin = string(r)
+			}
+			b.WriteString(latin)
+		}
+	}
+	return b.String()
+}

@@ -86,8 +86,10 @@ SELECT community_id, indicator_id, value FROM (
 
 	sqlSelectCommunityIDs = `SELECT id FROM communities`
 
+	// The latest report of a community is the current report of one of
+	// its indicators: current_values answers without reading the history.
 	sqlSelectLastReportTimes = `
-SELECT community_id, MAX(created_at) FROM reports WHERE retracted_at IS NULL GROUP BY community_id`
+SELECT community_id, MAX(updated_at) FROM current_values GROUP BY community_id`
 )
 
 // CreateBroadcast stores the job b with its recipients in one transaction,
