@@ -32,11 +32,12 @@ type Cache struct {
 }
 
 type cached struct {
-	key [sha256.Size]byte
-	png []byte
+	key  [sha256.Size]byte
+	card []byte
 }
 
-// NewCache returns a cache of at most max cards (about 30 KB each).
+// NewCache returns a cache of at most max cards: about 30 KB a PNG, and
+// about 1.1 MB an SVG, nearly all of it the fonts the SVG carries.
 func NewCache(max int) *Cache {
 	return &Cache{max: max, order: list.New(), byKey: make(map[[sha256.Size]byte]*list.Element),
 		drawers: make(chan struct{}, runtime.GOMAXPROCS(0))}
@@ -48,41 +49,58 @@ func NewCache(max int) *Cache {
 // draw is called, so a channel that already has the card by its key never
 // draws it. score and plan must not change afterwards.
 func (c *Cache) ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (cardID string, draw func() ([]byte, error)) {
-	key := cardKey(score, plan, lang)
-	cardID = hex.EncodeToString(key[:])
-	return cardID, func() ([]byte, error) { return c.draw(key, cardID, score, plan, lang) }
+	return c.card(cardKey(score, plan, lang), ScoreCard, score, plan, lang)
 }
 
-func (c *Cache) draw(key [sha256.Size]byte, cardID string, score *hromadabot.Score, plan *hromadabot.Plan, lang string) ([]byte, error) {
+// ScoreCardSVG is ScoreCard for the card drawn by ScoreCardSVG. Its key
+// differs from the PNG's, as the two are different bytes: whoever keeps
+// cards by key (a channel its uploads, a browser by ETag) must not take one
+// for the other.
+func (c *Cache) ScoreCardSVG(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (cardID string, draw func() ([]byte, error)) {
+	key := cardKey(score, plan, lang)
+	return c.card(sha256.Sum256(append(key[:], ".svg"...)), ScoreCardSVG, score, plan, lang)
+}
+
+// card returns the ID of the card keyed key and a function that takes it
+// from the cache or draws it with render.
+func (c *Cache) card(key [sha256.Size]byte, render renderer, score *hromadabot.Score, plan *hromadabot.Plan, lang string) (cardID string, draw func() ([]byte, error)) {
+	cardID = hex.EncodeToString(key[:])
+	return cardID, func() ([]byte, error) { return c.draw(key, cardID, render, score, plan, lang) }
+}
+
+// renderer draws a card in one format: ScoreCard or ScoreCardSVG.
+type renderer func(score *hromadabot.Score, plan *hromadabot.Plan, lang string) ([]byte, error)
+
+func (c *Cache) draw(key [sha256.Size]byte, cardID string, render renderer, score *hromadabot.Score, plan *hromadabot.Plan, lang string) ([]byte, error) {
 	c.mu.Lock()
 	if e, ok := c.byKey[key]; ok {
 		c.order.MoveToFront(e)
-		png := e.Value.(*cached).png
+		card := e.Value.(*cached).card
 		c.mu.Unlock()
-		return png, nil
+		return card, nil
 	}
 	c.mu.Unlock()
 
 	drawn, err, _ := c.drawing.Do(cardID, func() (any, error) {
 		c.drawers <- struct{}{}
 		defer func() { <-c.drawers }()
-		return ScoreCard(score, plan, lang)
+		return render(score, plan, lang)
 	})
 	if err != nil {
 		return nil, err
 	}
-	png := drawn.([]byte)
+	card := drawn.([]byte)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.byKey[key]; !ok {
-		c.byKey[key] = c.order.PushFront(&cached{key: key, png: png})
+		c.byKey[key] = c.order.PushFront(&cached{key: key, card: card})
 		for c.order.Len() > c.max {
 			last := c.order.Back()
 			c.order.Remove(last)
 			delete(c.byKey, last.Value.(*cached).key)
 		}
 	}
-	return png, nil
+	return card, nil
 }
 
 // cardKey digests what the card draws: the language, the year, the index

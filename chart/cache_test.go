@@ -65,3 +65,43 @@ func TestCache(t *testing.T) {
 		t.Fatal("the cache kept more cards than its size, or drew a different card")
 	}
 }
+
+func TestCacheSVG(t *testing.T) {
+	plan := hromadabot.DefaultPlan()
+	score := hromadabot.ComputeScore(&plan, map[int]float64{1: 50}, 2026)
+	c := chart.NewCache(2)
+	pngKey, drawPNG := c.ScoreCard(&score, &plan, "uk")
+	svgKey, drawSVG := c.ScoreCardSVG(&score, &plan, "uk")
+	if svgKey == "" || svgKey == pngKey {
+		t.Fatalf("keys of the PNG and the SVG of one card: %q, %q", pngKey, svgKey)
+	}
+	if again, _ := c.ScoreCardSVG(&score, &plan, "uk"); again != svgKey {
+		t.Fatalf("keys of the same SVG: %q, then %q", svgKey, again)
+	}
+	svg, err := drawSVG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err := chart.ScoreCardSVG(&score, &plan, "uk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(svg, direct) {
+		t.Fatal("a cached SVG differs from the one drawn directly")
+	}
+	// The PNG of the same card, drawn after the SVG, is a PNG and leaves the
+	// SVG cached.
+	png, err := drawPNG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(png, []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("the PNG of a card with its SVG cached starts %q", png[:min(len(png), 8)])
+	}
+	if again, _ := drawSVG(); &again[0] != &svg[0] {
+		t.Fatal("the same SVG was drawn again instead of taken from the cache")
+	}
+	if again, _ := drawPNG(); &again[0] != &png[0] {
+		t.Fatal("the same PNG was drawn again instead of taken from the cache")
+	}
+}

@@ -1,9 +1,10 @@
-// Package chart draws a community's score card as a PNG picture: one
-// horizontal bar per indicator of its plan showing the completion, coloured
-// by status, with a mark at the completion the plan expects by the end of
-// the score's year. It uses gonum/plot with its embedded Liberation fonts,
-// so Ukrainian text renders the same on every machine and the output is
-// deterministic.
+// Package chart draws a community's score card, as a PNG picture for the
+// channels and as an SVG document for the web: one horizontal bar per
+// indicator of its plan showing the completion, coloured by status, with a
+// mark at the completion the plan expects by the end of the score's year.
+// Both are one drawing on two gonum/plot canvases, in gonum's embedded
+// Liberation fonts, so Ukrainian text renders the same on every machine and
+// the output is deterministic.
 package chart
 
 import (
@@ -129,6 +130,35 @@ func ScoreCard(score *hromadabot.Score, plan *hromadabot.Plan, lang string) ([]b
 
 // render draws the score card in full colour.
 func render(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (*image.RGBA, error) {
+	c, err := newCard(score, plan, lang)
+	if err != nil {
+		return nil, err
+	}
+	// Drawn on pixels kept from an earlier card, which the canvas paints
+	// white first (its default background). The context is set up as vgimg
+	// sets up its own.
+	m := canvas(pixels(width), pixels(c.height()))
+	gc := gg.NewContextForRGBA(m)
+	gc.SetLineCapButt()
+	gc.InvertY()
+	img := vgimg.NewWith(vgimg.UseImageWithContext(m, gc), vgimg.UseDPI(dpi))
+	c.draw(draw.New(img))
+	return m, nil
+}
+
+// card is what a score card shows, in one language, ready to be drawn on
+// any canvas: the PNG and the SVG are one drawing on two canvases.
+type card struct {
+	lang     string
+	title    string
+	subtitle string
+	status   map[hromadabot.Status]string
+	target   string
+	rows     []row
+}
+
+// newCard checks score and plan and words the card of them in lang.
+func newCard(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (*card, error) {
 	if score == nil || plan == nil {
 		return nil, fmt.Errorf("score card: score and plan are required")
 	}
@@ -152,12 +182,28 @@ func render(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (*image
 		}
 		rows = append(rows, r)
 	}
+	return &card{
+		lang:     lang,
+		title:    fmt.Sprintf(l.title, hromadabot.FormatNumber(score.Index, 1, lang)),
+		subtitle: fmt.Sprintf(l.subtitle, score.Year, hromadabot.FormatNumber(score.PlanFulfillment, 1, lang), score.Year),
+		status:   l.status,
+		target:   fmt.Sprintf(l.target, score.Year),
+		rows:     rows,
+	}, nil
+}
 
+// height is the card's height in points; its width is always width.
+func (c *card) height() vg.Length {
+	return header + footer + rowHeight*vg.Length(len(c.rows))
+}
+
+// draw draws the card onto dc, which is width × c.height() and white.
+func (c *card) draw(dc draw.Canvas) {
 	p := plot.New()
 	// The canvas is white already; filling the plot's area white again
 	// through the rasteriser cost a sixth of the drawing.
 	p.BackgroundColor = nil
-	n := float64(len(rows))
+	n := float64(len(c.rows))
 	p.X.Min, p.X.Max = 0, 100
 	p.Y.Min, p.Y.Max = -0.6, n-0.4
 	p.X.Tick.Marker = plot.ConstantTicks{
@@ -166,8 +212,8 @@ func render(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (*image
 	}
 	p.X.Tick.Label.Font = sans(9, false)
 	p.X.Tick.Label.Color = textColor
-	yTicks := make(plot.ConstantTicks, len(rows))
-	for i, r := range rows {
+	yTicks := make(plot.ConstantTicks, len(c.rows))
+	for i, r := range c.rows {
 		yTicks[i] = plot.Tick{Value: n - 1 - float64(i), Label: r.label}
 	}
 	p.Y.Tick.Marker = yTicks
@@ -175,31 +221,17 @@ func render(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (*image
 	p.Y.Tick.Label.Color = textColor
 	p.Y.Tick.Length = 0
 	p.Y.Padding = 4
-	p.Add(bars{rows: rows, lang: lang})
+	p.Add(bars{rows: c.rows, lang: c.lang})
 
-	height := header + footer + rowHeight*vg.Length(len(rows))
-	// Drawn on pixels kept from an earlier card, which the canvas paints
-	// white first (its default background). The context is set up as vgimg
-	// sets up its own.
-	m := canvas(pixels(width), pixels(height))
-	gc := gg.NewContextForRGBA(m)
-	gc.SetLineCapButt()
-	gc.InvertY()
-	img := vgimg.NewWith(vgimg.UseImageWithContext(m, gc), vgimg.UseDPI(dpi))
-	dc := draw.New(img)
-
+	height := c.height()
 	title := text.Style{Color: textColor, Font: sans(17, true), Handler: p.TextHandler, XAlign: draw.XLeft, YAlign: draw.YTop}
 	sub := text.Style{Color: textColor, Font: sans(10.5, false), Handler: p.TextHandler, XAlign: draw.XLeft, YAlign: draw.YTop}
 	left := vg.Length(16)
-	dc.FillText(title, vg.Point{X: left, Y: height - 12},
-		fmt.Sprintf(l.title, hromadabot.FormatNumber(score.Index, 1, lang)))
-	dc.FillText(sub, vg.Point{X: left, Y: height - 38},
-		fmt.Sprintf(l.subtitle, score.Year, hromadabot.FormatNumber(score.PlanFulfillment, 1, lang), score.Year))
+	dc.FillText(title, vg.Point{X: left, Y: height - 12}, c.title)
+	dc.FillText(sub, vg.Point{X: left, Y: height - 38}, c.subtitle)
 
 	p.Draw(draw.Crop(dc, 8, -16, footer-8, -header))
-	drawLegend(dc, l.status, fmt.Sprintf(l.target, score.Year), left, footer/2-4)
-
-	return m, nil
+	drawLegend(dc, c.status, c.target, left, footer/2-4)
 }
 
 // canvases keeps the pixels of cards already encoded: 2.6 MB each, which

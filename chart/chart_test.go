@@ -138,12 +138,18 @@ func TestScoreCardErrors(t *testing.T) {
 		{"ErrNoPlan", &score, nil},
 		{"ErrEmptyPlan", &score, &hromadabot.Plan{}},
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if b, err := chart.ScoreCard(tt.score, tt.plan, hromadabot.LangUK); err == nil || b != nil {
-				t.Fatalf("got %d bytes, err %v", len(b), err)
-			}
-		})
+	formats := []struct {
+		name string
+		draw func(*hromadabot.Score, *hromadabot.Plan, string) ([]byte, error)
+	}{{"PNG", chart.ScoreCard}, {"SVG", chart.ScoreCardSVG}}
+	for _, f := range formats {
+		for _, tt := range tests {
+			t.Run(f.name+"/"+tt.name, func(t *testing.T) {
+				if b, err := f.draw(tt.score, tt.plan, hromadabot.LangUK); err == nil || b != nil {
+					t.Fatalf("got %d bytes, err %v", len(b), err)
+				}
+			})
+		}
 	}
 }
 

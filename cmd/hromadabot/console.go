@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,6 +50,7 @@ var demoReports = []struct {
 func cmdDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("demo")
 	keep := fs.String("db", "", "keep the demo database at `PATH` (a new file) instead of a temporary one")
+	httpAddr := fs.String("http", "127.0.0.1:8080", "serve the public web site at `ADDR` (another free port when it is taken; \"off\" for none)")
 	if err := noArgs(e, fs, args); err != nil {
 		return err
 	}
@@ -71,13 +74,50 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	fmt.Fprintf(e.stdout, demoIntro, c.Label())
+	siteURL := "—"
+	if *httpAddr != "off" {
+		stop, addr, err := serveDemoSite(ctx, db, *httpAddr)
+		if err != nil {
+			return onFlag("--http", err)
+		}
+		defer stop()
+		siteURL = "http://" + addr + "/"
+	}
+	fmt.Fprintf(e.stdout, demoIntro, c.Label(), siteURL)
 	return chat(ctx, e, db, hromadabot.PlatformConsole, demoUser, []string{demoActor})
+}
+
+// serveDemoSite serves the public web site over the demo's database at
+// addr, or at another free port of its host when addr is taken, and
+// returns the address it took.
+func serveDemoSite(ctx context.Context, db *sqlite.DB, addr string) (stop func(), bound string, err error) {
+	loc, err := locales.New()
+	if err != nil {
+		return nil, "", err
+	}
+	s, err := openSite(db, loc, "", slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, "", err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		host, _, splitErr := net.SplitHostPort(addr)
+		if splitErr != nil {
+			return nil, "", err
+		}
+		if ln, err = net.Listen("tcp", net.JoinHostPort(host, "0")); err != nil {
+			return nil, "", err
+		}
+	}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return func() { _ = srv.Close() }, ln.Addr().String(), nil
 }
 
 const demoIntro = `hromadabot — демо в терміналі.
 Тимчасова база: усі 1469 громад України і звіти кількох із них.
 Ви — CDTO громади %s і адміністратор бота.
+Публічний сайт індексу: %s
 
 Спробуйте:
   /score Буча   — картка громади: індекс, місце, виконання плану

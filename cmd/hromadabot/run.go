@@ -24,6 +24,7 @@ import (
 	"github.com/hromadabot/hromadabot/httpserver"
 	"github.com/hromadabot/hromadabot/locales"
 	"github.com/hromadabot/hromadabot/metrics"
+	"github.com/hromadabot/hromadabot/site"
 	"github.com/hromadabot/hromadabot/storage/memory"
 	"github.com/hromadabot/hromadabot/storage/redis"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
@@ -97,6 +98,9 @@ type Main struct {
 	Broadcast *broadcast.Service
 	Metrics   *metrics.Metrics
 	HTTP      *httpserver.Server
+
+	// Site is the public web site, served on HTTP_ADDR beside the rest.
+	Site *site.Site
 
 	loc      *locales.Catalog
 	checks   map[string]func(context.Context) error
@@ -210,6 +214,10 @@ func (m *Main) Open(ctx context.Context) error {
 		return err
 	}
 
+	if m.Site, err = openSite(db, m.loc, cfg.PublicURL, m.Log); err != nil {
+		return err
+	}
+	extra["GET /"] = m.Site.Handler()
 	if m.HTTP, err = httpserver.New(cfg.HTTPAddr, m.checks, m.Metrics.Handler(), extra); err != nil {
 		return fmt.Errorf("TELEGRAM_WEBHOOK_URL, VIBER_WEBHOOK_URL: %w", err)
 	}
@@ -430,4 +438,14 @@ func (m *Main) Close() error {
 	}
 	m.closers = nil
 	return errors.Join(errs...)
+}
+
+// openSite returns the public web site over the records, its links and
+// shared cards under the public URL when there is one.
+func openSite(db *sqlite.DB, loc *locales.Catalog, publicURL string, log *slog.Logger) (*site.Site, error) {
+	s, err := site.New(site.Config{Records: db, Locales: loc, ScoreCard: chart.ScoreCard, ScoreCardSVG: chart.ScoreCardSVG, BaseURL: publicURL, Log: log})
+	if err != nil {
+		return nil, fmt.Errorf("PUBLIC_URL: %w", err)
+	}
+	return s, nil
 }

@@ -71,6 +71,23 @@ func (db *DB) Ranking(ctx context.Context, year int) (hromadabot.Ranking, error)
 	return db.computeRanking(ctx, year)
 }
 
+// FreshRanking computes the year's ranking from the records as they are
+// now, never from the ranking kept for a moment, and keeps it for the
+// callers of Ranking: what is derived from it for as long as the data
+// version stands (the public site) must not be a second old.
+func (db *DB) FreshRanking(ctx context.Context, year int) (hromadabot.Ranking, error) {
+	if err := validateYear(year); err != nil {
+		return nil, err
+	}
+	now := db.Now()
+	r, err := db.ranking(ctx, year)
+	if err != nil {
+		return nil, err
+	}
+	db.rankings.put(year, now, r)
+	return r, nil
+}
+
 // computeRanking computes the year's ranking and keeps it. Everyone asking
 // while it is computed waits for that one computation, which no single
 // caller's cancellation stops.

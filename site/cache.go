@@ -1,0 +1,247 @@
+package site
+
+import (
+	"bytes"
+	"compress/gzip"
+	"container/list"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"github.com/hromadabot/hromadabot"
+)
+
+// result is what a handler produces: kept, compressed, while the data
+// version stands.
+type result struct {
+	status      int
+	contentType string
+	body        []byte
+	// disposition, when set, is the Content-Disposition of a download.
+	disposition string
+	// cors marks an answer any origin may read (the API and the data).
+	cors bool
+}
+
+// answer is a result ready to serve.
+type answer struct {
+	result
+	gz       []byte // the body, gzipped
+	etag     string
+	modified time.Time
+}
+
+func (a *answer) size() int { return len(a.gz) + 256 }
+
+func newAnswer(res *result, modified time.Time) *answer {
+	a := &answer{result: *res, modified: modified}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	_, _ = zw.Write(res.body)
+	_ = zw.Close()
+	a.gz = buf.Bytes()
+	sum := sha256.Sum256(res.body)
+	a.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
+	// Only the compressed body is kept; the rare caller that takes no gzip
+	// gets it decompressed as it is sent.
+	a.body = nil
+	return a
+}
+
+// responses keeps answers of one data version, the least recently used
+// dropped past a budget of bytes.
+type responses struct {
+	mu      sync.Mutex
+	version int64
+	max     int
+	bytes   int
+	lru     *list.List // of *entry, most recent first
+	byKey   map[string]*list.Element
+	flight  singleflight.Group
+}
+
+type entry struct {
+	key string
+	a   *answer
+}
+
+func newResponses(max int) *responses {
+	return &responses{max: max, lru: list.New(), byKey: map[string]*list.Element{}}
+}
+
+func (c *responses) get(version int64, key string) (*answer, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version != c.version {
+		return nil, false
+	}
+	el, ok := c.byKey[key]
+	if !ok {
+		return nil, false
+	}
+	c.lru.MoveToFront(el)
+	return el.Value.(*entry).a, true
+}
+
+func (c *responses) put(version int64, key string, a *answer) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if version < c.version {
+		return
+	}
+	if version > c.version {
+		c.version, c.bytes = version, 0
+		c.lru.Init()
+		clear(c.byKey)
+	}
+	if a.size() > c.max/4 {
+		return // one answer never takes most of the budget
+	}
+	if el, ok := c.byKey[key]; ok {
+		c.bytes -= el.Value.(*entry).a.size()
+		c.lru.Remove(el)
+	}
+	c.byKey[key] = c.lru.PushFront(&entry{key, a})
+	c.bytes += a.size()
+	for c.bytes > c.max {
+		el := c.lru.Back()
+		e := el.Value.(*entry)
+		c.lru.Remove(el)
+		delete(c.byKey, e.key)
+		c.bytes -= e.a.size()
+	}
+}
+
+// producer makes a result from a snapshot.
+type producer func(ctx context.Context, r *http.Request, snap *snapshot) (*result, error)
+
+// errNotFound is a page or record that does not exist.
+var errNotFound = errors.New("not found")
+
+// cached serves what produce makes, from the cache while the data version
+// stands; a cache miss is produced once however many ask at once. onError
+// renders an error as the route's kind of answer (a page, JSON).
+func (s *Site) serveCached(w http.ResponseWriter, r *http.Request, produce producer, onError func(r *http.Request, status int, err error) *result) {
+	ctx := r.Context()
+	snap, err := s.snap.get(ctx)
+	if err != nil {
+		s.cfg.Log.ErrorContext(ctx, "site: records unreadable", "err", err)
+		s.send(w, r, newAnswer(onError(r, http.StatusServiceUnavailable, err), s.cfg.Now()))
+		return
+	}
+	key := r.URL.Path + "?" + r.URL.Query().Encode()
+	if a, ok := s.cache.get(snap.version, key); ok {
+		s.send(w, r, a)
+		return
+	}
+	v, _, _ := s.cache.flight.Do(strconv.FormatInt(snap.version, 10)+" "+key, func() (any, error) {
+		res, err := produce(context.WithoutCancel(ctx), r, snap)
+		var bad *badRequest
+		switch {
+		case errors.As(err, &bad):
+			res = onError(r, http.StatusBadRequest, err)
+		case errors.Is(err, errNotFound):
+			res = onError(r, http.StatusNotFound, err)
+		case err != nil:
+			s.cfg.Log.ErrorContext(ctx, "site: answer not made", "path", r.URL.Path, "err", err)
+			// Not kept: the next request tries again.
+			return newAnswer(onError(r, http.StatusInternalServerError, err), snap.taken), nil
+		}
+		a := newAnswer(res, snap.taken)
+		s.cache.put(snap.version, key, a)
+		return a, nil
+	})
+	s.send(w, r, v.(*answer))
+}
+
+// cached is serveCached for a route whose errors are pages in Ukrainian.
+func (s *Site) cached(produce producer) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s.serveCached(w, r, produce, func(r *http.Request, status int, err error) *result {
+			return s.errorResult(r, hromadabot.LangUK, status, err)
+		})
+	}
+}
+
+// send writes an answer: 304 when the caller has it, gzipped when it takes
+// gzip.
+func (s *Site) send(w http.ResponseWriter, r *http.Request, a *answer) {
+	h := w.Header()
+	h.Set("Content-Type", a.contentType)
+	h.Set("Vary", "Accept-Encoding")
+	if a.cors {
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
+	if a.status == http.StatusOK {
+		h.Set("ETag", a.etag)
+		h.Set("Last-Modified", a.modified.UTC().Format(http.TimeFormat))
+		// Always asked again, and answered 304 while nothing changed.
+		h.Set("Cache-Control", "no-cache")
+		if a.disposition != "" {
+			h.Set("Content-Disposition", a.disposition)
+		}
+		if notModified(r, a) {
+			h.Del("Content-Type")
+			w.WriteHeader(http.StatusNotModified)
+			return
+		}
+	} else {
+		h.Set("Cache-Control", "no-store")
+	}
+	if acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(len(a.gz)))
+		w.WriteHeader(a.status)
+		if r.Method != http.MethodHead {
+			_, _ = w.Write(a.gz)
+		}
+		return
+	}
+	w.WriteHeader(a.status)
+	if r.Method == http.MethodHead {
+		return
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(a.gz))
+	if err == nil {
+		_, _ = io.Copy(w, zr)
+	}
+}
+
+func notModified(r *http.Request, a *answer) bool {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		for _, tag := range strings.Split(inm, ",") {
+			tag = strings.TrimPrefix(strings.TrimSpace(tag), "W/")
+			if tag == a.etag || tag == "*" {
+				return true
+			}
+		}
+		return false
+	}
+	if ims := r.Header.Get("If-Modified-Since"); ims != "" {
+		t, err := http.ParseTime(ims)
+		return err == nil && !a.modified.Truncate(time.Second).After(t)
+	}
+	return false
+}
+
+// acceptsGzip reads Accept-Encoding, honouring "gzip;q=0".
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.TrimSpace(name) != "*" {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
+}

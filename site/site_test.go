@@ -1,0 +1,312 @@
+package site_test
+
+import (
+	"compress/gzip"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/chart"
+	"github.com/hromadabot/hromadabot/locales"
+	"github.com/hromadabot/hromadabot/site"
+	"github.com/hromadabot/hromadabot/storage/sqlite"
+)
+
+// testNow is the tests' clock: a Wednesday in 2026.
+var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+
+// fixture is a database of every community with reports from a few, and
+// the site over it.
+type fixture struct {
+	db     *sqlite.DB
+	site   *site.Site
+	server *httptest.Server
+	// bucha, lviv and irpin reported; the rest did not.
+	bucha, lviv, irpin *hromadabot.Community
+	cdto               *hromadabot.User
+}
+
+var (
+	catalogOnce sync.Once
+	catalog     *locales.Catalog
+)
+
+func mustCatalog(tb testing.TB) *locales.Catalog {
+	tb.Helper()
+	catalogOnce.Do(func() {
+		var err error
+		if catalog, err = locales.New(); err != nil {
+			panic(err)
+		}
+	})
+	return catalog
+}
+
+// newFixture loads all 1,469 communities and reports for three of them:
+// Бучанська in the weeks before testNow, Львівська and Ірпінська once.
+func newFixture(tb testing.TB) *fixture {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "site.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	db.Now = func() time.Time { return testNow }
+	all, err := hromadabot.Hromadas()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := db.LoadHromadas(ctx, all, "test"); err != nil {
+		tb.Fatal(err)
+	}
+	f := &fixture{db: db}
+	find := func(ref string) *hromadabot.Community {
+		c, err := db.FindCommunity(ctx, ref)
+		if err != nil {
+			tb.Fatalf("find %s: %v", ref, err)
+		}
+		return c
+	}
+	f.bucha, f.lviv, f.irpin = find("Бучанська"), find("Львівська Львівська"), find("Ірпінська")
+	var reports []hromadabot.Report
+	for week, v := range []float64{10, 20, 35, 50} {
+		at := testNow.AddDate(0, 0, -7*(4-week))
+		reports = append(reports,
+			hromadabot.Report{CommunityID: f.bucha.ID, IndicatorID: 1, Value: v, Source: hromadabot.SourceImport, CreatedAt: at, Comment: "тиждень <" + itoa(week) + ">"},
+			hromadabot.Report{CommunityID: f.bucha.ID, IndicatorID: 11, Value: 1, Source: hromadabot.SourceImport, CreatedAt: at, Evidence: "https://bucha.example/metadata?a=1&b=2"})
+	}
+	reports = append(reports,
+		hromadabot.Report{CommunityID: f.lviv.ID, IndicatorID: 2, Value: 90, Source: hromadabot.SourceImport, CreatedAt: testNow.AddDate(0, 0, -3)},
+		hromadabot.Report{CommunityID: f.lviv.ID, IndicatorID: 5, Value: 100, Source: hromadabot.SourceImport, CreatedAt: testNow.AddDate(0, 0, -3)},
+		hromadabot.Report{CommunityID: f.irpin.ID, IndicatorID: 3, Value: 5, Source: hromadabot.SourceImport, CreatedAt: testNow.AddDate(0, 0, -40)})
+	if err := db.CreateReports(ctx, reports, "test"); err != nil {
+		tb.Fatal(err)
+	}
+	if f.cdto, err = db.EnsureUser(ctx, hromadabot.PlatformTelegram, "100", hromadabot.LangUK); err != nil {
+		tb.Fatal(err)
+	}
+	code, err := db.CreateInvite(ctx, f.irpin.ID, "test")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := db.AcceptInvite(ctx, code, f.cdto.ID); err != nil {
+		tb.Fatal(err)
+	}
+	f.site, err = site.New(site.Config{
+		Records: db, Locales: mustCatalog(tb), ScoreCard: chart.ScoreCard,
+		// Every request reads the data version: a test sees its own writes.
+		RefreshEvery: -1,
+		Now:          func() time.Time { return testNow },
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f.server = httptest.NewServer(f.site.Handler())
+	tb.Cleanup(f.server.Close)
+	return f
+}
+
+func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+n%10))) }
+
+// get fetches a path of the site with headers "Name: value".
+func (f *fixture) get(tb testing.TB, path string, headers ...string) (*http.Response, string) {
+	tb.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.server.URL+path, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Set(k, strings.TrimSpace(v))
+	}
+	// Compression is the test's to ask for and to undo.
+	tr := &http.Transport{DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}).Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var r io.Reader = resp.Body
+	if resp.Header.Get("Content-Encoding") == "gzip" {
+		zr, err := gzip.NewReader(resp.Body)
+		if err != nil {
+			tb.Fatalf("GET %s: gzip: %v", path, err)
+		}
+		r = zr
+	}
+	body, err := io.ReadAll(r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return resp, string(body)
+}
+
+func TestPages(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		name, path string
+		status     int
+		contains   []string
+		lacks      []string
+	}{
+		{"ranking", "/", 200, []string{`<html lang="uk">`, "Бучанська", "Львівська", "ще не звітувала", "1469 громад, з них звітували 3"}, nil},
+		{"ranking in English", "/en/", 200, []string{`<html lang="en">`, "Buchanska", "Lvivska", "no reports yet", "Kyivska oblast"}, []string{"Бучанська"}},
+		{"filtered by oblast", "/?oblast=kyivska", 200, []string{"Бучанська", "Ірпінська"}, []string{">Львівська</a>"}},
+		{"filtered by type", "/?type=silska", 200, []string{"Агрономічна"}, []string{">Бучанська</a>"}},
+		{"search by centre", "/?q=Буча", 200, []string{">Бучанська</a>"}, nil},
+		{"search in Latin", "/?q=bucha", 200, []string{">Бучанська</a>"}, nil},
+		{"search with an apostrophe", "/?q=Кам’янець", 200, []string{"Кам’янець-Подільська"}, nil},
+		{"community", "/hromada/" + f.bucha.Code, 200, []string{"<h1>Бучанська</h1>", "Аналіз наявності", "50%", "https://bucha.example/metadata?a=1&amp;b=2", "тиждень &lt;3&gt;", "<polyline"}, nil},
+		{"community in English", "/en/hromada/" + f.bucha.Code, 200, []string{"<h1>Buchanska</h1>", "Buchanska urban territorial community", "centre: Bucha", "residents (2022)"}, nil},
+		{"community with no report", "/hromada/UA05020010000053508", 200, []string{"<h1>Агрономічна</h1>", "ще не звітувала", "Громада ще не подала жодного звіту."}, []string{"<polyline"}},
+		{"oblast", "/oblast/kyivska", 200, []string{"Київська область", ">Бучанська</a>", "Звітували цього тижня"}, []string{">Львівська</a>"}},
+		{"methodology", "/methodology", 200, []string{`id="українською"`, `href="#%D1%83%D0%BA%D1%80%D0%B0%D1%97%D0%BD%D1%81%D1%8C%D0%BA%D0%BE%D1%8E"`, "Digital index"}, nil},
+		{"about", "/about", 200, []string{"/data/values.csv", "/api/v1/openapi.json"}, nil},
+		{"unknown page", "/nope", 404, []string{"Сторінку не знайдено", `<html lang="uk">`}, nil},
+		{"unknown page in English", "/en/nope", 404, []string{"Page not found", `<html lang="en">`}, nil},
+		{"unknown community", "/hromada/UA00000000000000000", 404, []string{"Сторінку не знайдено"}, nil},
+		{"bad year", "/?year=1999", 400, []string{"Неправильний запит", "«year»", "«1999»"}, nil},
+		{"bad sort", "/en/?sort=evil", 400, []string{"Bad request", "“sort”"}, nil},
+		{"bad oblast", "/?oblast=%3Cscript%3E", 400, []string{"&lt;script&gt;"}, []string{"<script>"}},
+		{"oblast filter on an oblast page", "/oblast/kyivska?oblast=lvivska", 400, []string{"«oblast»"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := f.get(t, tc.path)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("GET %s: %d, want %d\n%s", tc.path, resp.StatusCode, tc.status, clipBody(body))
+			}
+			for _, s := range tc.contains {
+				if !strings.Contains(body, s) {
+					t.Errorf("GET %s lacks %q", tc.path, s)
+				}
+			}
+			for _, s := range tc.lacks {
+				if strings.Contains(body, s) {
+					t.Errorf("GET %s has %q", tc.path, s)
+				}
+			}
+		})
+	}
+}
+
+func clipBody(s string) string {
+	if len(s) > 2000 {
+		return s[:2000] + "…"
+	}
+	return s
+}
+
+func TestSearchOrder(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct{ q, first string }{
+		{"Буча", "Бучанська"},   // the centre beats the raion's other communities
+		{"bucha", "Бучанська"},  // in Latin letters
+		{"Ірпінь", "Ірпінська"}, // a centre whose name differs from the community's
+		{"миколаївська", "Миколаївська"},
+	} {
+		_, body := f.get(t, "/?q="+url.QueryEscape(tc.q))
+		m := firstCommunity.FindStringSubmatch(body)
+		if m == nil || m[1] != tc.first {
+			t.Errorf("q=%s: first community %v, want %s", tc.q, m, tc.first)
+		}
+	}
+}
+
+var firstCommunity = regexp.MustCompile(`class="community" href="[^"]*">([^<]*)<`)
+
+func TestHeaders(t *testing.T) {
+	f := newFixture(t)
+	resp, _ := f.get(t, "/", "Accept-Encoding: gzip")
+	for k, want := range map[string]string{
+		"Content-Encoding":       "gzip",
+		"X-Content-Type-Options": "nosniff",
+		"Referrer-Policy":        "strict-origin-when-cross-origin",
+		"Content-Type":           "text/html; charset=utf-8",
+		"Vary":                   "Accept-Encoding",
+	} {
+		if got := resp.Header.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	csp := resp.Header.Get("Content-Security-Policy")
+	for _, d := range []string{"default-src 'none'", "style-src 'self'", "frame-ancestors 'none'"} {
+		if !strings.Contains(csp, d) {
+			t.Errorf("Content-Security-Policy %q lacks %q", csp, d)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("Content-Security-Policy %q allows inline code", csp)
+	}
+	if resp.Header.Get("ETag") == "" || resp.Header.Get("Last-Modified") == "" {
+		t.Errorf("no ETag or Last-Modified: %v", resp.Header)
+	}
+
+	plain, body := f.get(t, "/")
+	if plain.Header.Get("Content-Encoding") != "" || !strings.Contains(body, "Бучанська") {
+		t.Errorf("without gzip: encoding %q, body %q", plain.Header.Get("Content-Encoding"), clipBody(body))
+	}
+}
+
+func TestConditionalRequests(t *testing.T) {
+	f := newFixture(t)
+	first, _ := f.get(t, "/api/v1/ranking")
+	etag, modified := first.Header.Get("ETag"), first.Header.Get("Last-Modified")
+	if resp, body := f.get(t, "/api/v1/ranking", "If-None-Match: "+etag); resp.StatusCode != http.StatusNotModified || body != "" {
+		t.Fatalf("If-None-Match: %d %q, want 304 and no body", resp.StatusCode, body)
+	}
+	if resp, _ := f.get(t, "/api/v1/ranking", "If-Modified-Since: "+modified); resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("If-Modified-Since: %d, want 304", resp.StatusCode)
+	}
+
+	// A new report changes the answer at once (RefreshEvery < 0): the old
+	// tag no longer matches.
+	r := &hromadabot.Report{CommunityID: f.irpin.ID, IndicatorID: 7, Value: 80, ReporterID: f.cdto.ID, Source: hromadabot.SourceTelegram}
+	if _, err := f.db.CreateReport(context.Background(), r, f.cdto.Ref()); err != nil {
+		t.Fatal(err)
+	}
+	resp, body := f.get(t, "/api/v1/ranking", "If-None-Match: "+etag)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == etag {
+		t.Fatalf("after a report: %d with ETag %s (was %s)", resp.StatusCode, resp.Header.Get("ETag"), etag)
+	}
+	if !strings.Contains(body, `"community_id":`+i64(f.irpin.ID)) {
+		t.Fatalf("ranking lacks the community: %s", clipBody(body))
+	}
+}
+
+func i64(n int64) string { return strings.TrimSpace(strings.Replace(" "+itoa64(n), " ", "", 1)) }
+
+func itoa64(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; n > 0; n /= 10 {
+		b = append([]byte{byte('0' + n%10)}, b...)
+	}
+	return string(b)
+}
+
+func TestReadOnly(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"/", "/hromada/" + f.bucha.Code, "/api/v1/ranking"} {
+		resp, err := http.Post(f.server.URL+path, "application/x-www-form-urlencoded", strings.NewReader("a=1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("POST %s: %d, want 405", path, resp.StatusCode)
+		}
+	}
+}
