@@ -57,6 +57,15 @@ func (c *Community) Label() string {
 	return c.Name + " (" + c.Oblast + " обл.)"
 }
 
+// Ref is how files and URLs name the community: its KATOTTG code, stable
+// across databases, or its id when it has none (a community added by hand).
+func (c *Community) Ref() string {
+	if c.Code != "" {
+		return c.Code
+	}
+	return strconv.FormatInt(c.ID, 10)
+}
+
 // SearchKey is the normalized text a search query is matched against.
 func (c *Community) SearchKey() string {
 	return SearchKey(c.Name + " " + c.Center + " " + c.Oblast + " " + c.Raion)

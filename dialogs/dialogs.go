@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
@@ -88,6 +89,9 @@ type Config struct {
 	// a function that draws it, which the channel calls only when it needs
 	// the pixels; nil sends the card without a picture.
 	Chart func(score *hromadabot.Score, plan *hromadabot.Plan, lang string) (key string, draw func() ([]byte, error))
+	// SiteURL is the public web site's origin ("https://index.example.org");
+	// when set, a score card links to the community's page there.
+	SiteURL string
 	// Announcer stores the announcements of /broadcast; nil answers
 	// /broadcast that broadcasting is not set up.
 	Announcer Announcer
@@ -104,6 +108,7 @@ type Engine struct {
 	admins []string
 	now    func() time.Time
 	chart  func(*hromadabot.Score, *hromadabot.Plan, string) (string, func() ([]byte, error))
+	site   string
 	ann    Announcer
 	log    *slog.Logger
 }
@@ -132,6 +137,7 @@ func New(cfg Config) (*Engine, error) {
 		admins: slices.Clone(cfg.Admins),
 		now:    cfg.Now,
 		chart:  cfg.Chart,
+		site:   strings.TrimRight(cfg.SiteURL, "/"),
 		ann:    cfg.Announcer,
 		log:    cfg.Log,
 	}

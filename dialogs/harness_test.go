@@ -144,6 +144,7 @@ type world struct {
 	// applies a change.
 	admins    []string
 	announcer dialogs.Announcer
+	siteURL   string
 	updates   atomic.Int64
 	c         map[string]*hromadabot.Community // by name; the first of same-named ones
 }
@@ -204,6 +205,7 @@ func (w *world) restart() {
 		Admins:    w.admins,
 		Now:       w.clock.Now,
 		Chart:     w.chart,
+		SiteURL:   w.siteURL,
 		Announcer: w.announcer,
 	})
 	if err != nil {

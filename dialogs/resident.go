@@ -2,6 +2,7 @@ package dialogs
 
 import (
 	"fmt"
+	"net/url"
 	"strings"
 
 	"github.com/hromadabot/hromadabot"
@@ -380,6 +381,9 @@ func (t *turn) scoreCard(c *hromadabot.Community) error {
 		"Fulfillment": score.PlanFulfillment,
 		"Counts":      lines(counts...),
 	})
+	if t.e.site != "" {
+		text += "\n\n" + t.tr("score.site", locales.Args{"URL": t.e.sitePage(c, t.lang)})
+	}
 
 	t.st.Ctx = c.ID
 	rows := [][]bot.Button{{
@@ -625,3 +629,12 @@ func (t *turn) cmdUnsubscribe(string) error {
 }
 
 func (t *turn) pressUnsubscribe(payload) error { return t.cmdUnsubscribe("") }
+
+// sitePage is the community's page on the public site, in lang.
+func (e *Engine) sitePage(c *hromadabot.Community, lang string) string {
+	prefix := ""
+	if lang != hromadabot.LangUK {
+		prefix = "/" + lang
+	}
+	return e.site + prefix + "/hromada/" + url.PathEscape(c.Ref())
+}

@@ -164,6 +164,22 @@ func TestScoreCard(t *testing.T) {
 			})
 		}
 
+		t.Run("LinksToTheSite", func(t *testing.T) {
+			bucha := w.community("Бучанська")
+			w.siteURL = "https://index.example.org/"
+			defer func() { w.siteURL = ""; w.restart() }()
+			w.restart()
+			for i, tc := range []struct{ lang, want string }{
+				{"uk", "Докладніше й усі індикатори — на сайті: https://index.example.org/hromada/" + bucha.Code},
+				{"en", "on the site: https://index.example.org/en/hromada/" + bucha.Code},
+			} {
+				c := w.chat(t, strconv.Itoa(400+i))
+				c.lang = tc.lang
+				c.send("/score Буча")
+				c.expect(tc.want)
+			}
+		})
+
 		t.Run("OwnCommunity", func(t *testing.T) {
 			c := w.chat(t, resident2ID)
 			c.send("/score")

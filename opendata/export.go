@@ -98,12 +98,7 @@ func (d *Dataset) Table(name string) (Table, error) {
 // CommunityRef is how a file names a community: its KATOTTG code, or the
 // database id for a community added by hand without one. The importer
 // resolves either.
-func CommunityRef(c *hromadabot.Community) string {
-	if c.Code != "" {
-		return c.Code
-	}
-	return strconv.FormatInt(c.ID, 10)
-}
+func CommunityRef(c *hromadabot.Community) string { return c.Ref() }
 
 func (d *Dataset) communities() Table {
 	t := Table{Name: TableCommunities, Header: []string{"community", "community_id", "name", "type", "full_name", "oblast", "raion", "center", "population"}}

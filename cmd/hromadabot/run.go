@@ -169,6 +169,8 @@ func (m *Main) Open(ctx context.Context) error {
 		Admins:  cfg.AdminIDs,
 		// 64 cards of about 30 KB: what is asked for again is not drawn again.
 		Chart: chart.NewCache(64).ScoreCard,
+		// Served by this process on HTTP_ADDR, under the public URL.
+		SiteURL: cfg.PublicURL,
 		// Admins' /broadcast stores a job; m.Broadcast sends it.
 		Announcer: broadcast.Announcer{Store: db},
 		Log:       m.Log,
