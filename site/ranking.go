@@ -58,21 +58,20 @@ var columnOrder = []string{"rank", "name", "oblast", "type", "index", "fulfilmen
 
 type rankingView struct {
 	*view
-	Heading, Lead   string
-	Action          string
-	Year            int
-	Years           []int
-	Filter          rankingFilter
-	Filtered        bool
-	Oblasts, Types  []option
-	Columns         []column
-	Rows            []rankRow
-	Caption, Count  string
-	Members         int
-	Average         float64
-	ReportedWeek    int
-	ReportedEver    int
-	oblastSlugFixed string
+	Heading, Lead  string
+	Action         string
+	Year           int
+	Years          []int
+	Filter         rankingFilter
+	Filtered       bool
+	Oblasts, Types []option
+	Columns        []column
+	Rows           []rankRow
+	Caption, Count string
+	Members        int
+	Average        float64
+	ReportedWeek   int
+	ReportedEver   int
 }
 
 // parseRankingQuery reads the filters and the sort; a value it cannot use

@@ -108,10 +108,6 @@ func New(cfg Config) (*Site, error) {
 // Handler returns the site's routes, security headers included.
 func (s *Site) Handler() http.Handler { return secure(s.mux) }
 
-// Patterns are the patterns the site answers, for mounting it beside the
-// bot's own endpoints.
-func (s *Site) Patterns() []string { return []string{"GET /"} }
-
 func (s *Site) routes() {
 	s.mux = http.NewServeMux()
 	for _, lang := range locales.Languages {
@@ -123,7 +119,7 @@ func (s *Site) routes() {
 		s.page("GET "+p+"/about", lang, s.aboutPage)
 	}
 	s.mux.Handle("GET /en", http.RedirectHandler("/en/", http.StatusMovedPermanently))
-	s.mux.Handle("GET /static/", staticFiles())
+	s.mux.Handle("GET /static/", s.staticFiles())
 	s.mux.HandleFunc("GET /robots.txt", s.robots)
 	s.mux.HandleFunc("GET /sitemap.xml", s.cached(s.sitemap))
 	s.mux.HandleFunc("GET /chart/{ref}/{file}", s.cached(s.chart))

@@ -5,6 +5,9 @@ import (
 	"embed"
 	"encoding/hex"
 	"net/http"
+	"strings"
+
+	"github.com/hromadabot/hromadabot"
 )
 
 //go:embed static
@@ -21,9 +24,14 @@ var assetVersion = func() string {
 	return hex.EncodeToString(sum[:6])
 }()
 
-func staticFiles() http.Handler {
+func (s *Site) staticFiles() http.Handler {
 	files := http.FileServerFS(staticFS)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/") {
+			// No listings: the site's files are linked from its pages.
+			s.errorPage(w, r, hromadabot.LangUK, http.StatusNotFound, "")
+			return
+		}
 		w.Header().Set("Cache-Control", "public, max-age=86400")
 		files.ServeHTTP(w, r)
 	})
