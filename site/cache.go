@@ -144,6 +144,11 @@ func (s *Site) serveCached(w http.ResponseWriter, r *http.Request, produce produ
 		return
 	}
 	v, _, _ := s.cache.flight.Do(strconv.FormatInt(snap.version, 10)+" "+key, func() (any, error) {
+		// As many answers are made at once as there are cores: more would
+		// only hold more of the records in memory at a time, not finish
+		// sooner.
+		s.making <- struct{}{}
+		defer func() { <-s.making }()
 		res, err := produce(context.WithoutCancel(ctx), r, snap)
 		var bad *badRequest
 		switch {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,7 +22,7 @@ type communityData struct {
 	c        *hromadabot.Community
 	ref      string
 	plan     *hromadabot.Plan
-	reports  []hromadabot.Report // newest first
+	history  []hromadabot.Report // oldest first
 	latest   map[int]hromadabot.Report
 	score    hromadabot.Score
 	rank     hromadabot.RankEntry
@@ -41,17 +40,16 @@ func (s *Site) communityData(ctx context.Context, snap *snapshot, ref string, ye
 	if err != nil {
 		return nil, fmt.Errorf("plan of %d: %w", c.ID, err)
 	}
-	rs, err := s.cfg.Records.Reports(ctx, hromadabot.ReportFilter{CommunityID: c.ID})
+	rs, err := s.cfg.Records.ReportHistory(ctx, c.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reports of %d: %w", c.ID, err)
 	}
-	d := &communityData{c: c, ref: ref, plan: plan, reports: rs, latest: map[int]hromadabot.Report{}, total: len(snap.communities)}
+	d := &communityData{c: c, ref: ref, plan: plan, history: rs, latest: map[int]hromadabot.Report{}, total: len(snap.communities)}
 	values := map[int]float64{}
 	for _, r := range rs {
-		if _, ok := d.latest[r.IndicatorID]; !ok {
-			d.latest[r.IndicatorID] = r
-			values[r.IndicatorID] = r.Value
-		}
+		// Oldest first: the last of an indicator is its current report.
+		d.latest[r.IndicatorID] = r
+		values[r.IndicatorID] = r.Value
 	}
 	d.score = hromadabot.ComputeScore(plan, values, year)
 	d.rank, _ = snap.rankings[year].entry(c.ID)
@@ -144,7 +142,8 @@ func (s *Site) communityPage(ctx context.Context, r *http.Request, snap *snapsho
 		}
 		cv.Indicators = append(cv.Indicators, row)
 	}
-	for _, rep := range d.reports[:min(len(d.reports), historyRows)] {
+	for i := len(d.history) - 1; i >= max(0, len(d.history)-historyRows); i-- {
+		rep := d.history[i]
 		ind, _ := d.plan.Indicator(rep.IndicatorID)
 		title := strconv.Itoa(rep.IndicatorID)
 		unit := hromadabot.UnitPercent
@@ -158,8 +157,8 @@ func (s *Site) communityPage(ctx context.Context, r *http.Request, snap *snapsho
 			Comment: clip(rep.Comment, 200),
 		})
 	}
-	cv.HistoryCaption = cat.Plain(lang, "site.community.history_caption", locales.Args{"Count": len(cv.History), "Total": len(d.reports)})
-	cv.Chart = indexChart(d.plan, d.reports, s.cfg.Now(), lang)
+	cv.HistoryCaption = cat.Plain(lang, "site.community.history_caption", locales.Args{"Count": len(cv.History), "Total": len(d.history)})
+	cv.Chart = indexChart(d.plan, d.history, s.cfg.Now(), lang)
 	if s.cfg.ScoreCard != nil {
 		cv.Card = chartPath(d.ref, year, lang, "png")
 		cv.Image = cv.Card
@@ -225,16 +224,14 @@ const (
 // indexChart draws the index week by week, from the week of the first
 // report to now: each point is the index as the values stood at the end of
 // that week.
-func indexChart(plan *hromadabot.Plan, newestFirst []hromadabot.Report, now time.Time, lang string) chartView {
+func indexChart(plan *hromadabot.Plan, rs []hromadabot.Report, now time.Time, lang string) chartView {
 	cv := chartView{Width: chartWidth, Height: chartHeight, Left: chartLeft, Right: chartRight, LabelX: chartLeft - 6, TickY: chartBottom + 20}
 	for _, g := range []float64{0, 25, 50, 75, 100} {
 		cv.Grid = append(cv.Grid, gridLine{Y: chartY(g), Label: hromadabot.FormatNumber(g, 0, lang)})
 	}
-	if len(newestFirst) == 0 {
+	if len(rs) == 0 {
 		return cv
 	}
-	rs := slices.Clone(newestFirst)
-	slices.Reverse(rs)
 	start := isoWeekStart(rs[0].CreatedAt)
 	end := isoWeekStart(now).AddDate(0, 0, 7)
 	var weeks []time.Time

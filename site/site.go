@@ -17,6 +17,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +31,8 @@ import (
 type Records interface {
 	opendata.Source
 	Plan(ctx context.Context, communityID int64) (*hromadabot.Plan, error)
-	Reports(ctx context.Context, f hromadabot.ReportFilter) ([]hromadabot.Report, error)
+	// ReportHistory is a community's reports, oldest first.
+	ReportHistory(ctx context.Context, communityID int64) ([]hromadabot.Report, error)
 	LastReportTimes(ctx context.Context) (map[int64]time.Time, error)
 	DataVersion(ctx context.Context) (int64, error)
 	// FreshRanking is Ranking computed now: a snapshot keeps it for as
@@ -68,6 +71,8 @@ type Site struct {
 	cache *responses
 	mux   *http.ServeMux
 	years []int
+	// making bounds the answers made at once.
+	making chan struct{}
 }
 
 // New returns the site over cfg.Records.
@@ -87,7 +92,7 @@ func New(cfg Config) (*Site, error) {
 	if cfg.CacheBytes <= 0 {
 		cfg.CacheBytes = 8 << 20
 	}
-	s := &Site{cfg: cfg, years: cfg.Records.DefaultPlan().Indicators[0].Targets.Years()}
+	s := &Site{cfg: cfg, years: planYears(cfg.Records.DefaultPlan()), making: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if cfg.BaseURL != "" {
 		u, err := url.Parse(strings.TrimSuffix(cfg.BaseURL, "/"))
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -182,4 +187,19 @@ func (s *Site) origin(r *http.Request) string {
 		scheme = "https"
 	}
 	return scheme + "://" + r.Host
+}
+
+// planYears are the years the plan has targets for, ascending: the years a
+// page may show.
+func planYears(p hromadabot.Plan) []int {
+	var years []int
+	for _, ind := range p.Indicators {
+		for _, y := range ind.Targets.Years() {
+			if !slices.Contains(years, y) {
+				years = append(years, y)
+			}
+		}
+	}
+	slices.Sort(years)
+	return years
 }

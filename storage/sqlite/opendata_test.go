@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/hromadabot/hromadabot"
 )
@@ -96,5 +97,49 @@ func TestDataVersion(t *testing.T) {
 	})
 	if v := version(); seen[v] != "own targets" {
 		t.Fatalf("the version moved with nothing changed: %d", v)
+	}
+}
+
+func TestReportHistory(t *testing.T) {
+	ctx := context.Background()
+	db, clock := MustOpenDB(t)
+	c := MustCreateCommunity(t, db, "Бучанська", "Київська")
+	other := MustCreateCommunity(t, db, "Ірпінська", "Київська")
+	u := MustEnsureUser(t, db, "100")
+	MustMakeCDTO(t, db, u, c.ID)
+	v := MustEnsureUser(t, db, "200")
+	MustMakeCDTO(t, db, v, other.ID)
+	for i, value := range []float64{10, 20, 30} {
+		r := &hromadabot.Report{CommunityID: c.ID, IndicatorID: 1 + i%2, Value: value, Comment: "крок", Evidence: "https://e.example/" + string(rune('a'+i)),
+			ReporterID: u.ID, Source: hromadabot.SourceTelegram}
+		if _, err := db.CreateReport(ctx, r, u.Ref()); err != nil {
+			t.Fatal(err)
+		}
+		clock.Add(time.Hour)
+	}
+	MustCreateReport(t, db, other.ID, 1, 99, v.ID)
+	MustCreateReport(t, db, c.ID, 3, 1, u.ID)
+	// The latest is taken back: the history leaves it out.
+	if _, err := db.RetractLastReport(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := db.ReportHistory(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := db.Reports(ctx, hromadabot.ReportFilter{CommunityID: c.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || len(want) != 3 {
+		t.Fatalf("history has %d reports, Reports %d; want 3", len(got), len(want))
+	}
+	for i, g := range got {
+		w := want[len(want)-1-i] // Reports is newest first
+		if g.ID != w.ID || g.IndicatorID != w.IndicatorID || g.Value != w.Value || g.Comment != w.Comment ||
+			g.Evidence != w.Evidence || !g.CreatedAt.Equal(w.CreatedAt) || g.CommunityID != c.ID {
+			t.Errorf("history[%d] = %+v, want %+v", i, g, w)
+		}
 	}
 }
