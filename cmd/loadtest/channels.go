@@ -24,9 +24,10 @@ const (
 	channelViber           = "viber"
 	channelTelegramWebhook = "telegram-webhook"
 	channelBoth            = "both"
+	channelSite            = "site"
 )
 
-var channels = []string{channelTelegram, channelViber, channelTelegramWebhook, channelBoth}
+var channels = []string{channelTelegram, channelViber, channelTelegramWebhook, channelBoth, channelSite}
 
 // Names of the webhook paths, in the tables.
 const (
@@ -354,15 +355,5 @@ func printChannelSummary(out io.Writer, o options, tSteps, vSteps []*step, withT
 	if withTelegram {
 		p99(pathTelegram, tSteps)
 	}
-	if len(ts) == 0 {
-		return
-	}
-	fmt.Fprintln(out, "Targets")
-	for _, t := range ts {
-		verdict := "MISSED"
-		if t.met {
-			verdict = "met"
-		}
-		fmt.Fprintf(out, "  %-6s  %s: %s\n", verdict, t.what, t.figure)
-	}
+	printTargets(out, ts)
 }

@@ -26,12 +26,21 @@
 // turns at every step, with the ratio of what they answered and their p99
 // at 1,000 updates/s (see viber.go and channels.go).
 //
+// With -channel site it measures the public web site the bot serves on
+// HTTP_ADDR instead, with no chat traffic and no Redis: on a copy of the
+// national fixture (package storage/sqlite/fixture), the ranking page, the
+// ranking API and every community's page in turn, each by keep-alive
+// clients as fast as it answers and then at a fixed offered rate, with
+// the bot's memory before the first request and after (see site.go).
+//
 // Usage (from the module's checkout; Redis must be on this machine):
 //
 //	REDIS_URL=redis://127.0.0.1:6379/0 go run ./cmd/loadtest
 //	go run ./cmd/loadtest -quick          # a short run, for CI
 //	go run ./cmd/loadtest -channel both   # Viber against Telegram's webhook
 //	go run ./cmd/loadtest -steps 1000,2000 -step-duration 20s -users 20000
+//	go run ./cmd/loadtest -channel site   # the web site, national fixture
+//	go run ./cmd/loadtest -channel site -site-scale small -step-duration 3s
 package main
 
 import (
@@ -56,6 +65,7 @@ import (
 
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot/telegramtest"
+	"github.com/hromadabot/hromadabot/storage/sqlite/fixture"
 )
 
 const (
@@ -100,6 +110,15 @@ type options struct {
 	// or both, the two paths taking turns at every step.
 	channel    string
 	viberConns int
+	// The site mode's (-channel site): the fixture's scale, the closed
+	// loop's clients, the open loop's offered rate and most clients at
+	// once, and the build of the bot without the site whose memory is the
+	// baseline, if any.
+	siteScale     fixture.Scale
+	siteConns     int
+	siteRate      float64
+	siteOpenConns int
+	siteBaseline  string
 }
 
 func main() {
@@ -134,7 +153,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 	fs.SetOutput(stderr)
 	var o options
 	var steps string
-	quick := fs.Bool("quick", false, "a short run (1,000 people, steps 200,500,1000 of 3s, 1,000 open dialogs), for CI")
+	quick := fs.Bool("quick", false, "a short run (1,000 people, steps 200,500,1000 of 3s, 1,000 open dialogs; with -channel site the small fixture and steps of 3s), for CI")
 	fs.IntVar(&o.users, "users", 10000, "people taking part in the steps")
 	fs.Float64Var(&o.cdtoShare, "cdto-share", 0.2, "share of the people who are CDTOs reporting; the rest are residents")
 	fs.StringVar(&steps, "steps", "500,1000,2000,3000,4000,6000,8000,10000,12000", "offered load of each step, updates per second")
@@ -148,8 +167,14 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		stateUpdate+" (read and written under the chat's lock, as the bot keeps it), "+stateWrite+" (only written) or "+stateOff)
 	fs.BoolVar(&o.keep, "keep", false, "keep the temporary directory (database, logs)")
 	fs.StringVar(&o.channel, "channel", channelTelegram, "the path measured: "+channelTelegram+" (polling, then the open dialogs and the echo bots), "+
-		channelViber+" (callbacks to the bot's Viber webhook), "+channelTelegramWebhook+" (Telegram's webhook) or "+channelBoth+
-		" (Viber and Telegram's webhook taking turns at every step, on one bot, and compared)")
+		channelViber+" (callbacks to the bot's Viber webhook), "+channelTelegramWebhook+" (Telegram's webhook), "+channelBoth+
+		" (Viber and Telegram's webhook taking turns at every step, on one bot, and compared) or "+channelSite+
+		" (the public web site on HTTP_ADDR, on a fixture database, with no chat traffic and no Redis)")
+	siteScale := fs.String("site-scale", fixture.National.Name, "with -channel "+channelSite+", the fixture the bot serves: small (50 communities, half a year) or national (all 1,469, three years of weekly reports; built once, about a minute)")
+	fs.IntVar(&o.siteConns, "site-conns", 16, "with -channel "+channelSite+", the keep-alive clients of the closed loop, each sending its next request when the last is answered")
+	fs.Float64Var(&o.siteRate, "site-rate", 2000, "with -channel "+channelSite+", the requests per second offered open loop")
+	fs.IntVar(&o.siteOpenConns, "site-open-conns", 64, "with -channel "+channelSite+", the most requests of the open loop in flight at once, each on a keep-alive connection")
+	fs.StringVar(&o.siteBaseline, "site-baseline", "", "with -channel "+channelSite+", a hromadabot binary without the site: its resident memory, idle on the same database, is the baseline of the memory target (default: the bot's own before the first site request)")
 	fs.IntVar(&o.viberConns, "viber-conns", 64, "callbacks the fake Viber server has in flight at most, each an HTTP request the bot answers once it handled it (the fake Bot API's webhook has the bot's 64 workers as max_connections)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: REDIS_URL=redis://127.0.0.1:6379/0 loadtest [flags]\n\nLoad test of `hromadabot run` against a fake Bot API server; see the package documentation.\n\nFlags:")
@@ -171,6 +196,7 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 			"dialogs":       func() { o.dialogs = 1000 },
 			"dialog-rate":   func() { o.dialogRate = 500 },
 			"echo-state":    func() { o.echoState = stateOff },
+			"site-scale":    func() { *siteScale = fixture.Small.Name },
 		}
 		for name, apply := range defaults {
 			if !set[name] {
@@ -205,6 +231,16 @@ func parseFlags(args []string, getenv func(string) string, stderr io.Writer) (op
 		return o, errors.New("-viber-conns: must be at least 1")
 	case o.channel != channelTelegram && o.only != "":
 		return o, fmt.Errorf("-only: the echo bot runs only with -channel %s", channelTelegram)
+	case o.siteConns < 1:
+		return o, errors.New("-site-conns: must be at least 1")
+	case o.siteOpenConns < 1:
+		return o, errors.New("-site-open-conns: must be at least 1")
+	case o.siteRate <= 0:
+		return o, errors.New("-site-rate: must be positive")
+	}
+	var ok bool
+	if o.siteScale, ok = fixture.ScaleNamed(*siteScale); !ok {
+		return o, fmt.Errorf("-site-scale: %q is neither %s nor %s", *siteScale, fixture.Small.Name, fixture.National.Name)
 	}
 	o.redisURL = getenv("REDIS_URL")
 	if o.redisURL == "" {
@@ -268,13 +304,9 @@ type report struct {
 	dialogKeys int
 }
 
-// run measures the bot, then the echo bot, and prints the summary.
+// run measures the bot, then the echo bot, and prints the summary; or the
+// site, which needs no Redis.
 func run(ctx context.Context, o options, out io.Writer) error {
-	redis, err := redisOf(ctx, o.redisURL)
-	if err != nil {
-		return err
-	}
-	defer redis.Close()
 	dir, err := os.MkdirTemp("", "hromadabot-loadtest-")
 	if err != nil {
 		return err
@@ -284,6 +316,15 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	} else {
 		defer os.RemoveAll(dir)
 	}
+	if o.channel == channelSite {
+		printMachine(ctx, out, nil)
+		return measureSite(ctx, o, out, dir)
+	}
+	redis, err := redisOf(ctx, o.redisURL)
+	if err != nil {
+		return err
+	}
+	defer redis.Close()
 	printMachine(ctx, out, redis)
 	if o.channel != channelTelegram {
 		return measureChannels(ctx, o, out, dir, redis)
@@ -319,7 +360,8 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	return nil
 }
 
-// printMachine says what the figures were measured on.
+// printMachine says what the figures were measured on; redis is nil when
+// the measurement uses none.
 func printMachine(ctx context.Context, out io.Writer, redis *goredis.Client) {
 	model := "unknown CPU"
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -335,6 +377,10 @@ func printMachine(ctx context.Context, out io.Writer, redis *goredis.Client) {
 		if n, err := ParseProcStatus(string(b), "MemTotal"); err == nil {
 			mem = fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
 		}
+	}
+	if redis == nil {
+		fmt.Fprintf(out, "Machine: %d cores (%s), %s memory, %s.\n\n", runtime.NumCPU(), model, mem, runtime.Version())
+		return
 	}
 	fmt.Fprintf(out, "Machine: %d cores (%s), %s memory, %s, Redis %s.\n",
 		runtime.NumCPU(), model, mem, runtime.Version(), redisInfo(ctx, redis, "server", "redis_version"))
@@ -728,17 +774,7 @@ func printSummary(out io.Writer, o options, rep *report) {
 		ts = append(ts, target{fmt.Sprintf("bot resident memory ≤ 100 MB with %d open dialogs", o.dialogs),
 			rep.opened == o.dialogs && rep.openRSS <= 100e6, fmt.Sprintf("%s with %d open", mib(rep.openRSS), rep.opened)})
 	}
-	if len(ts) == 0 {
-		return
-	}
-	fmt.Fprintln(out, "Targets")
-	for _, t := range ts {
-		verdict := "MISSED"
-		if t.met {
-			verdict = "met"
-		}
-		fmt.Fprintf(out, "  %-6s  %s: %s\n", verdict, t.what, t.figure)
-	}
+	printTargets(out, ts)
 }
 
 // countErrors counts the error lines of a bot log.
