@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"sort"
 	"time"
 	"unicode/utf8"
 
@@ -303,12 +304,14 @@ func (s *Site) oblastPage(ctx context.Context, r *http.Request, snap *snapshot, 
 	rv.Columns = s.columns(base, f, year, lang)
 	weekStart := isoWeekStart(s.cfg.Now())
 	var sum float64
+	var national []int // of the oblast's reported communities
 	rk := snap.rankings[year]
 	for _, i := range o.members {
 		c := &snap.communities[i]
 		e, _ := rk.entry(c.ID)
 		sum += e.Index
 		if at, ok := snap.lastReport[c.ID]; ok {
+			national = append(national, e.Rank)
 			rv.ReportedEver++
 			if !at.Before(weekStart) {
 				rv.ReportedWeek++
@@ -318,9 +321,14 @@ func (s *Site) oblastPage(ctx context.Context, r *http.Request, snap *snapshot, 
 	if len(o.members) > 0 {
 		rv.Average = sum / float64(len(o.members))
 	}
+	oblastRanks(rv.Rows, national)
 	cat := s.pages.cat
-	name := s.oblastName(o.Name, lang)
-	rv.Heading = name
+	// The messages say "oblast" themselves.
+	name := o.Name
+	if lang == hromadabot.LangEN {
+		name = hromadabot.Latin(o.Name)
+	}
+	rv.Heading = s.oblastName(o.Name, lang)
 	rv.Title = cat.Plain(lang, "site.oblast.title", locales.Args{"Name": name, "Year": year})
 	rv.Description = cat.Plain(lang, "site.oblast.description", locales.Args{"Name": name, "Count": len(o.members)})
 	rv.Caption = cat.Plain(lang, "site.oblast.caption", locales.Args{"Name": name, "Year": year})
@@ -333,4 +341,17 @@ func isoWeekStart(t time.Time) time.Time {
 	day := (int(t.Weekday()) + 6) % 7 // Monday is 0
 	y, m, d := t.Date()
 	return time.Date(y, m, d-day, 0, 0, 0, 0, hromadabot.Kyiv)
+}
+
+// oblastRanks turns national ranks into places within the oblast: one more
+// than the oblast's reported communities (national, their national ranks)
+// ranked strictly higher, so that equal indexes share a place as they do
+// nationally, whatever the rows a search leaves.
+func oblastRanks(rows []rankRow, national []int) {
+	slices.Sort(national)
+	for i := range rows {
+		if rows[i].Reported {
+			rows[i].Rank = 1 + sort.SearchInts(national, rows[i].Rank)
+		}
+	}
 }

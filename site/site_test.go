@@ -310,3 +310,20 @@ func TestReadOnly(t *testing.T) {
 		}
 	}
 }
+
+func TestOblastPlaces(t *testing.T) {
+	f := newFixture(t)
+	// Nationally Бучанська and Ірпінська are behind Львівська; in Київська
+	// oblast they are first and second, also when a search leaves one.
+	for _, tc := range []struct{ path, name, place string }{
+		{"/oblast/kyivska", "Бучанська", "1"},
+		{"/oblast/kyivska", "Ірпінська", "2"},
+		{"/oblast/kyivska?q=Ірпінь", "Ірпінська", "2"},
+	} {
+		_, body := f.get(t, tc.path)
+		m := regexp.MustCompile(`<td class="num">(\d+)</td>\s*<th scope="row"><a class="community" href="[^"]*">` + tc.name + `<`).FindStringSubmatch(body)
+		if m == nil || m[1] != tc.place {
+			t.Errorf("%s: %s's place %v, want %s", tc.path, tc.name, m, tc.place)
+		}
+	}
+}
