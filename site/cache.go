@@ -45,9 +45,12 @@ func (a *answer) size() int { return len(a.gz) + 256 }
 func newAnswer(res *result, modified time.Time) *answer {
 	a := &answer{result: *res, modified: modified}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	buf.Grow(len(res.body)/4 + 64)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	zw.Reset(&buf)
 	_, _ = zw.Write(res.body)
 	_ = zw.Close()
+	gzipWriters.Put(zw)
 	a.gz = buf.Bytes()
 	sum := sha256.Sum256(res.body)
 	a.etag = `"` + hex.EncodeToString(sum[:12]) + `"`
@@ -56,6 +59,12 @@ func newAnswer(res *result, modified time.Time) *answer {
 	a.body = nil
 	return a
 }
+
+// gzipWriters are reused: a new one allocates most of a megabyte.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return zw
+}}
 
 // responses keeps answers of one data version, the least recently used
 // dropped past a budget of bytes.

@@ -22,7 +22,7 @@ type communityData struct {
 	c        *hromadabot.Community
 	ref      string
 	plan     *hromadabot.Plan
-	history  []hromadabot.Report // oldest first
+	history  []hromadabot.Report // oldest first, without texts
 	latest   map[int]hromadabot.Report
 	score    hromadabot.Score
 	rank     hromadabot.RankEntry
@@ -40,14 +40,16 @@ func (s *Site) communityData(ctx context.Context, snap *snapshot, ref string, ye
 	if err != nil {
 		return nil, fmt.Errorf("plan of %d: %w", c.ID, err)
 	}
-	rs, err := s.cfg.Records.ReportHistory(ctx, c.ID)
-	if err != nil {
-		return nil, fmt.Errorf("reports of %d: %w", c.ID, err)
+	d := &communityData{c: c, ref: ref, plan: plan, latest: map[int]hromadabot.Report{}, total: len(snap.communities)}
+	if d.history, err = s.cfg.Records.ValueHistory(ctx, c.ID); err != nil {
+		return nil, fmt.Errorf("history of %d: %w", c.ID, err)
 	}
-	d := &communityData{c: c, ref: ref, plan: plan, history: rs, latest: map[int]hromadabot.Report{}, total: len(snap.communities)}
+	current, err := s.cfg.Records.CurrentReports(ctx, c.ID)
+	if err != nil {
+		return nil, fmt.Errorf("current reports of %d: %w", c.ID, err)
+	}
 	values := map[int]float64{}
-	for _, r := range rs {
-		// Oldest first: the last of an indicator is its current report.
+	for _, r := range current {
 		d.latest[r.IndicatorID] = r
 		values[r.IndicatorID] = r.Value
 	}
@@ -142,8 +144,11 @@ func (s *Site) communityPage(ctx context.Context, r *http.Request, snap *snapsho
 		}
 		cv.Indicators = append(cv.Indicators, row)
 	}
-	for i := len(d.history) - 1; i >= max(0, len(d.history)-historyRows); i-- {
-		rep := d.history[i]
+	recent, err := s.cfg.Records.Reports(ctx, hromadabot.ReportFilter{CommunityID: c.ID, Limit: historyRows})
+	if err != nil {
+		return nil, fmt.Errorf("reports of %d: %w", c.ID, err)
+	}
+	for _, rep := range recent {
 		ind, _ := d.plan.Indicator(rep.IndicatorID)
 		title := strconv.Itoa(rep.IndicatorID)
 		unit := hromadabot.UnitPercent

@@ -31,8 +31,11 @@ import (
 type Records interface {
 	opendata.Source
 	Plan(ctx context.Context, communityID int64) (*hromadabot.Plan, error)
-	// ReportHistory is a community's reports, oldest first.
-	ReportHistory(ctx context.Context, communityID int64) ([]hromadabot.Report, error)
+	// ValueHistory is a community's reports, oldest first, without their
+	// texts; CurrentReports its current report of each indicator.
+	ValueHistory(ctx context.Context, communityID int64) ([]hromadabot.Report, error)
+	CurrentReports(ctx context.Context, communityID int64) ([]hromadabot.Report, error)
+	Reports(ctx context.Context, f hromadabot.ReportFilter) ([]hromadabot.Report, error)
 	LastReportTimes(ctx context.Context) (map[int64]time.Time, error)
 	DataVersion(ctx context.Context) (int64, error)
 	// FreshRanking is Ranking computed now: a snapshot keeps it for as

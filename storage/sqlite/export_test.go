@@ -16,6 +16,9 @@ func (db *DB) RankingUncached(ctx context.Context, year int) (hromadabot.Ranking
 // wait for.
 func (db *DB) WaitBackground() { db.background.Wait() }
 
+// SQLSelectValueHistory is ValueHistory's query.
+const SQLSelectValueHistory = sqlSelectValueHistory
+
 // EventQueries are the queries run for every event or report, which must
 // find their rows through an index whatever the size of the tables.
 var EventQueries = map[string]string{

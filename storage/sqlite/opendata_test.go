@@ -2,10 +2,13 @@ package sqlite_test
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 func TestLatestReports(t *testing.T) {
@@ -100,7 +103,7 @@ func TestDataVersion(t *testing.T) {
 	}
 }
 
-func TestReportHistory(t *testing.T) {
+func TestValueHistory(t *testing.T) {
 	ctx := context.Background()
 	db, clock := MustOpenDB(t)
 	c := MustCreateCommunity(t, db, "Бучанська", "Київська")
@@ -124,7 +127,7 @@ func TestReportHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	got, err := db.ReportHistory(ctx, c.ID)
+	got, err := db.ValueHistory(ctx, c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,9 +140,40 @@ func TestReportHistory(t *testing.T) {
 	}
 	for i, g := range got {
 		w := want[len(want)-1-i] // Reports is newest first
-		if g.ID != w.ID || g.IndicatorID != w.IndicatorID || g.Value != w.Value || g.Comment != w.Comment ||
-			g.Evidence != w.Evidence || !g.CreatedAt.Equal(w.CreatedAt) || g.CommunityID != c.ID {
+		if g.ID != w.ID || g.IndicatorID != w.IndicatorID || g.Value != w.Value || !g.CreatedAt.Equal(w.CreatedAt) || g.CommunityID != c.ID {
 			t.Errorf("history[%d] = %+v, want %+v", i, g, w)
 		}
+	}
+
+	current, err := db.CurrentReports(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Indicator 1's latest is the third report, 2's the second.
+	if len(current) != 2 || current[0].ID != want[0].ID || current[1].ID != want[1].ID || current[0].Evidence != want[0].Evidence {
+		t.Fatalf("current reports %+v, want the latest of indicators 1 and 2: %+v", current, want[:2])
+	}
+}
+
+func TestValueHistoryReadsTheIndexOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hromada.db")
+	MustOpenDBAt(t, path)
+	rows, err := MustOpenRaw(t, path).Query(`EXPLAIN QUERY PLAN `+sqlite.SQLSelectValueHistory, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	joined := strings.Join(plan, "; ")
+	if !strings.Contains(joined, "SEARCH reports USING COVERING INDEX reports_community_history") || strings.Contains(joined, "SCAN") {
+		t.Fatalf("query plan %q, want a search of the covering index alone", plan)
 	}
 }

@@ -1,11 +1,14 @@
 package sqlite
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -393,38 +396,67 @@ func (db *DB) LatestReports(ctx context.Context) ([]hromadabot.Report, error) {
 	return rs, nil
 }
 
-// The cast keeps the time as the stored text: parsed once here, it costs
-// far less than the driver's guessing of formats, 3,600 times for a
-// community with three years of weekly reports.
-const sqlSelectReportHistory = `
-SELECT id, indicator_id, value, comment, evidence, CAST(created_at AS TEXT) FROM reports
-WHERE community_id = ? AND retracted_at IS NULL
-ORDER BY created_at, id`
+// sqlSelectValueHistory reads a community's history as one text, a line
+// per report ("id indicator value time"), oldest first: through
+// database/sql every row costs microseconds, and a community with three
+// years of weekly reports has 3,600. Every column is in
+// reports_community_history, so the table itself is not read, in the
+// index's order of time; %.17g keeps every bit of a value.
+const sqlSelectValueHistory = `
+SELECT COALESCE(group_concat(printf('%d %d %.17g %s', id, indicator_id, value, created_at), char(10)), '')
+FROM reports WHERE community_id = ? AND retracted_at IS NULL`
 
-// ReportHistory returns the community's reports that are not retracted,
-// oldest first, with what a history shows of them: id, indicator, value,
-// comment, evidence and time (not the reporter, source or key). A
-// community's page reads its whole history on every change.
-func (db *DB) ReportHistory(ctx context.Context, communityID int64) ([]hromadabot.Report, error) {
-	rows, err := db.read.QueryContext(ctx, sqlSelectReportHistory, communityID)
-	if err != nil {
-		return nil, fmt.Errorf("select report history: %w", err)
+const sqlSelectCommunityCurrentReports = `
+SELECT ` + reportColumns + ` FROM reports
+WHERE id IN (SELECT report_id FROM current_values WHERE community_id = ?)
+ORDER BY indicator_id`
+
+// ValueHistory returns the community's reports that are not retracted,
+// oldest first, with what a series of its index needs: id, indicator,
+// value and time (no comment, evidence or reporter). A community's page
+// reads its whole history on every change.
+func (db *DB) ValueHistory(ctx context.Context, communityID int64) ([]hromadabot.Report, error) {
+	var text string
+	if err := db.read.QueryRowContext(ctx, sqlSelectValueHistory, communityID).Scan(&text); err != nil {
+		return nil, fmt.Errorf("select value history: %w", err)
 	}
-	defer rows.Close()
-	var out []hromadabot.Report
-	for rows.Next() {
-		r := hromadabot.Report{CommunityID: communityID}
-		var at string
-		if err := rows.Scan(&r.ID, &r.IndicatorID, &r.Value, &r.Comment, &r.Evidence, &at); err != nil {
-			return nil, fmt.Errorf("scan report history: %w", err)
+	if text == "" {
+		return nil, nil
+	}
+	out := make([]hromadabot.Report, 0, strings.Count(text, "\n")+1)
+	for line := range strings.Lines(text) {
+		f := strings.Fields(line)
+		if len(f) != 4 {
+			return nil, fmt.Errorf("value history of %d: line %q", communityID, line)
 		}
-		if r.CreatedAt, err = parseTime(at); err != nil {
-			return nil, err
+		r := hromadabot.Report{CommunityID: communityID}
+		var err error
+		if r.ID, err = strconv.ParseInt(f[0], 10, 64); err == nil {
+			if r.IndicatorID, err = strconv.Atoi(f[1]); err == nil {
+				if r.Value, err = strconv.ParseFloat(f[2], 64); err == nil {
+					r.CreatedAt, err = parseTime(f[3])
+				}
+			}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("value history of %d: line %q: %w", communityID, line, err)
 		}
 		out = append(out, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("select report history: %w", err)
-	}
+	// Ordered as the current values take reports, also those of one time
+	// (an import): by time, then as stored. The index gives them nearly so.
+	slices.SortStableFunc(out, func(a, b hromadabot.Report) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
 	return out, nil
+}
+
+// CurrentReports returns the community's current report of every indicator
+// that has one, by indicator: LatestReports for one community.
+func (db *DB) CurrentReports(ctx context.Context, communityID int64) ([]hromadabot.Report, error) {
+	var rs []hromadabot.Report
+	if err := db.read.SelectContext(ctx, &rs, sqlSelectCommunityCurrentReports, communityID); err != nil {
+		return nil, fmt.Errorf("select current reports: %w", err)
+	}
+	return rs, nil
 }
