@@ -221,16 +221,16 @@ func evidence(e string) (link, file string) {
 
 // Chart geometry, in SVG units.
 const (
-	chartWidth, chartHeight = 720, 240
-	chartLeft, chartRight   = 44, 704
-	chartTop, chartBottom   = 12, 208
+	chartWidth, chartHeight = 720, 250
+	chartLeft, chartRight   = 60, 704
+	chartTop, chartBottom   = 14, 206
 )
 
 // indexChart draws the index week by week, from the week of the first
 // report to now: each point is the index as the values stood at the end of
 // that week.
 func indexChart(plan *hromadabot.Plan, rs []hromadabot.Report, now time.Time, lang string) chartView {
-	cv := chartView{Width: chartWidth, Height: chartHeight, Left: chartLeft, Right: chartRight, LabelX: chartLeft - 6, TickY: chartBottom + 20}
+	cv := chartView{Width: chartWidth, Height: chartHeight, Left: chartLeft, Right: chartRight, LabelX: chartLeft - 6, TickY: chartBottom + 30}
 	for _, g := range []float64{0, 25, 50, 75, 100} {
 		cv.Grid = append(cv.Grid, gridLine{Y: chartY(g), Label: hromadabot.FormatNumber(g, 0, lang)})
 	}

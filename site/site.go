@@ -129,6 +129,8 @@ func (s *Site) routes() {
 	s.mux.Handle("GET /en", http.RedirectHandler("/en/", http.StatusMovedPermanently))
 	s.mux.Handle("GET /static/", s.staticFiles())
 	s.mux.HandleFunc("GET /robots.txt", s.robots)
+	// For the clients that ask for it without reading the page's icon link.
+	s.mux.Handle("GET /favicon.ico", http.RedirectHandler("/static/favicon.svg", http.StatusMovedPermanently))
 	s.mux.HandleFunc("GET /sitemap.xml", s.cached(s.sitemap))
 	s.mux.HandleFunc("GET /chart/{ref}/{file}", s.cached(s.chart))
 	s.mux.HandleFunc("GET /data/{file}", s.cached(s.download))
