@@ -173,6 +173,11 @@ func clamp01(x float64) float64 {
 	return math.Max(0, math.Min(1, x))
 }
 
+// roundTo rounds x to a multiple of unit, a power of ten. It divides by
+// the unit's inverse, an exact integer, so that the result is the float
+// nearest the decimal (66.6, not the 66.60000000000001 that multiplying by
+// 1e-9 gives).
 func roundTo(x, unit float64) float64 {
-	return math.Round(x/unit) * unit
+	inv := math.Round(1 / unit)
+	return math.Round(x*inv) / inv
 }

@@ -86,6 +86,7 @@ func (c *Channel) Run(ctx context.Context, h bot.Handler, s bot.ReplySender) err
 		}
 	}
 	c.recv.Stop()
+	c.answering.Wait()
 	if afterStop != nil {
 		afterStop()
 	}
@@ -104,7 +105,7 @@ func (c *Channel) update(u tgbotapi.Update, attempts int, done func(error)) (*bo
 		if q := u.CallbackQuery; q != nil {
 			// A button the bot does not handle is answered all the same,
 			// or the client keeps a spinner.
-			go c.answerCallback(context.Background(), q.ID)
+			c.answering.Go(func() { _ = c.answerCallback(context.Background(), q.ID) })
 		}
 		return nil, false
 	}

@@ -103,6 +103,9 @@ type Channel struct {
 	photos photoIDs
 	// recv handles the updates, polled or delivered to the webhook.
 	recv *bot.Receiver
+	// answering counts the answers to buttons the bot does not handle,
+	// which Run waits for when it stops.
+	answering sync.WaitGroup
 
 	mu      sync.Mutex
 	started bool
