@@ -2,6 +2,8 @@ package hromadabot_test
 
 import (
 	"math"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -241,6 +243,35 @@ func TestLatin(t *testing.T) {
 	} {
 		if got := hromadabot.Latin(tc.in); got != tc.want {
 			t.Errorf("Latin(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestFiguresHaveNoFloatNoise checks that the targets and scores the API
+// and the open data publish are the decimals they stand for: 0.666, not
+// 0.6660000000000001.
+func TestFiguresHaveNoFloatNoise(t *testing.T) {
+	plan := hromadabot.DefaultPlan()
+	short := func(x float64) bool {
+		s := strconv.FormatFloat(x, 'f', -1, 64)
+		_, frac, _ := strings.Cut(s, ".")
+		return len(frac) <= 9
+	}
+	for _, ind := range plan.Indicators {
+		for year := 2025; year <= 2027; year++ {
+			if got := ind.CumulativeTarget(year); !short(got) {
+				t.Errorf("indicator %d, %d: target %v", ind.ID, year, got)
+			}
+		}
+	}
+	for _, v := range []float64{33.3, 50, 66.6, 12.5} {
+		values := map[int]float64{}
+		for _, ind := range plan.Indicators {
+			values[ind.ID] = v
+		}
+		sc := hromadabot.ComputeScore(&plan, values, 2026)
+		if !short(sc.Index) || !short(sc.PlanFulfillment) {
+			t.Errorf("every value %v: index %v, fulfilment %v", v, sc.Index, sc.PlanFulfillment)
 		}
 	}
 }
