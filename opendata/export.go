@@ -195,13 +195,27 @@ func (d *Dataset) values() Table {
 func (d *Dataset) scores() Table {
 	t := Table{Name: TableScores, Header: []string{"community", "community_id", "community_name", "oblast", "year", "index", "plan_fulfillment", "rank", "of"}}
 	byID := d.communityByID()
+	reported := make(map[int64]bool, len(d.Scores))
+	for _, r := range d.Latest {
+		reported[r.CommunityID] = true
+	}
+	// A community that has not reported has no place (the methodology's
+	// rule): its rank is empty, and it comes after the ranked ones.
+	var silent [][]any
 	for _, e := range d.Scores {
 		ref := strconv.FormatInt(e.CommunityID, 10)
 		if c, ok := byID[e.CommunityID]; ok {
 			ref = CommunityRef(c)
 		}
-		t.Rows = append(t.Rows, []any{ref, e.CommunityID, e.Name, e.Oblast, d.Year, round(e.Index, 2), round(e.PlanFulfillment, 2), e.Rank, len(d.Scores)})
+		row := []any{ref, e.CommunityID, e.Name, e.Oblast, d.Year, round(e.Index, 2), round(e.PlanFulfillment, 2), e.Rank, len(d.Scores)}
+		if !reported[e.CommunityID] {
+			row[7] = nil
+			silent = append(silent, row)
+			continue
+		}
+		t.Rows = append(t.Rows, row)
 	}
+	t.Rows = append(t.Rows, silent...)
 	return t
 }
 

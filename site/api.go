@@ -65,6 +65,8 @@ type apiIndicator struct {
 	Status     hromadabot.Status `json:"status"`
 	ReportedAt *time.Time        `json:"reported_at"`
 	Evidence   string            `json:"evidence,omitempty"`
+	// EvidenceFile tells that the evidence is a file kept by the bot.
+	EvidenceFile bool `json:"evidence_file,omitempty"`
 }
 
 type apiCommunityScore struct {
@@ -80,14 +82,14 @@ type apiCommunityScore struct {
 }
 
 func (s *Site) apiRoutes() {
-	s.api("GET /api/v1/ranking", s.apiRanking)
-	s.api("GET /api/v1/communities", s.apiCommunities)
-	s.api("GET /api/v1/communities/{ref}", s.apiCommunity)
-	s.api("GET /api/v1/indicators", s.apiIndicators)
-	s.api("GET /api/v1/scores", s.apiScores)
-	s.mux.HandleFunc("GET /api/v1/openapi.json", s.cached(func(ctx context.Context, r *http.Request, snap *snapshot) (*result, error) {
-		return &result{status: http.StatusOK, contentType: "application/json; charset=utf-8", body: openAPI, cors: true}, nil
-	}))
+	s.api("GET /api/v1/ranking", yearParam, s.apiRanking)
+	s.api("GET /api/v1/communities", nil, s.apiCommunities)
+	s.api("GET /api/v1/communities/{ref}", yearParam, s.apiCommunity)
+	s.api("GET /api/v1/indicators", nil, s.apiIndicators)
+	s.api("GET /api/v1/scores", yearParam, s.apiScores)
+	// The document is the binary's own: it needs no records.
+	doc := newAnswer(&result{status: http.StatusOK, contentType: "application/json; charset=utf-8", body: openAPI, cors: true}, s.cfg.Now())
+	s.mux.HandleFunc("GET /api/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) { s.send(w, r, doc) })
 	s.mux.HandleFunc("OPTIONS /api/", preflight)
 	s.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		status := http.StatusNotFound
@@ -110,9 +112,9 @@ func preflight(w http.ResponseWriter, r *http.Request) {
 }
 
 // api mounts a JSON endpoint; its errors are JSON too.
-func (s *Site) api(pattern string, fn func(ctx context.Context, r *http.Request, snap *snapshot) (any, error)) {
+func (s *Site) api(pattern string, params []string, fn func(ctx context.Context, r *http.Request, snap *snapshot) (any, error)) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s.serveCached(w, r, func(ctx context.Context, r *http.Request, snap *snapshot) (*result, error) {
+		s.serveCached(w, r, params, func(ctx context.Context, r *http.Request, snap *snapshot) (*result, error) {
 			v, err := fn(ctx, r, snap)
 			if err != nil {
 				return nil, err
@@ -202,7 +204,9 @@ func (s *Site) apiCommunity(ctx context.Context, r *http.Request, snap *snapshot
 		if rep, ok := d.latest[is.ID]; ok {
 			at := rep.CreatedAt.UTC()
 			a.ReportedAt = &at
-			a.Evidence, _ = evidence(rep.Evidence)
+			var file string
+			a.Evidence, file = evidence(rep.Evidence)
+			a.EvidenceFile = file != ""
 		}
 		out.Indicators = append(out.Indicators, a)
 	}

@@ -2,13 +2,12 @@ package site_test
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/json"
+	"fmt"
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -105,40 +104,6 @@ func (c *contract) schema(tb testing.TB, path string, status int) *openapi3.Sche
 		tb.Fatalf("the document has no JSON answer %d for GET %s", status, path)
 	}
 	return res.Value.Content.Get("application/json").Schema.Value
-}
-
-// do sends a request to the site with headers "Name: value" and returns
-// the answer with its body, decompressed.
-func (f *fixture) do(tb testing.TB, method, path string, headers ...string) (*http.Response, []byte) {
-	tb.Helper()
-	req, err := http.NewRequest(method, f.server.URL+path, nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(k, strings.TrimSpace(v))
-	}
-	tr := &http.Transport{DisableCompression: true}
-	defer tr.CloseIdleConnections()
-	resp, err := (&http.Client{Transport: tr}).Do(req)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var r io.Reader = resp.Body
-	if resp.Header.Get("Content-Encoding") == "gzip" {
-		zr, err := gzip.NewReader(resp.Body)
-		if err != nil {
-			tb.Fatalf("%s %s: gzip: %v", method, path, err)
-		}
-		r = zr
-	}
-	body, err := io.ReadAll(r)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return resp, body
 }
 
 // undocumented lists the fields of v, at any depth, that schema s does not
@@ -537,6 +502,10 @@ func TestAPICORS(t *testing.T) {
 			if resp.StatusCode != http.StatusOK || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 				t.Errorf("%d, Access-Control-Allow-Origin %q, want 200 and *", resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"))
 			}
+			// A poller in a browser reads the ETag to ask with If-None-Match.
+			if got := resp.Header.Get("Access-Control-Expose-Headers"); !strings.Contains(got, "ETag") {
+				t.Errorf("Access-Control-Expose-Headers %q, want ETag in it", got)
+			}
 		})
 		t.Run("Preflight"+strings.TrimPrefix(path, "/api/v1"), func(t *testing.T) {
 			resp, body := f.do(t, http.MethodOptions, path, "Origin: https://example.org", "Access-Control-Request-Method: GET",
@@ -555,6 +524,27 @@ func TestAPICORS(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestCORSOnErrors checks that a script of another origin can read why the
+// API, a download or a chart was refused.
+func TestCORSOnErrors(t *testing.T) {
+	f := newFixture(t)
+	for _, tc := range []struct {
+		path   string
+		status int
+	}{
+		{"/api/v1/ranking?year=1999", http.StatusBadRequest},
+		{"/api/v1/communities/nothing", http.StatusNotFound},
+		{"/data/nothing.csv", http.StatusNotFound},
+		{"/data/scores.csv?year=1999", http.StatusBadRequest},
+		{"/chart/" + f.bucha.Code + "/1999.png", http.StatusBadRequest},
+	} {
+		resp, _ := f.do(t, http.MethodGet, tc.path, "Origin: https://example.org")
+		if resp.StatusCode != tc.status || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Errorf("GET %s: %d, Access-Control-Allow-Origin %q, want %d and *", tc.path, resp.StatusCode, resp.Header.Get("Access-Control-Allow-Origin"), tc.status)
+		}
 	}
 }
 
@@ -796,5 +786,95 @@ func mustGetJSON(tb testing.TB, f *fixture, path string, v any) {
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		tb.Fatalf("GET %s: %v", path, err)
+	}
+}
+
+// TestAPIRankingAgreesWithScores checks that the two lists of a year's
+// places give every community the same place in the same order: a
+// community that has not reported has none in either.
+func TestAPIRankingAgreesWithScores(t *testing.T) {
+	f := newFixture(t)
+	for _, year := range targetYears(f.db.DefaultPlan()) {
+		t.Run(strconv.Itoa(year), func(t *testing.T) {
+			q := "?year=" + strconv.Itoa(year)
+			var ranking struct {
+				Communities []struct {
+					ID       int64 `json:"community_id"`
+					Rank     *int  `json:"rank"`
+					Reported bool  `json:"reported"`
+				} `json:"communities"`
+			}
+			var scores struct {
+				Scores []struct {
+					ID   int64 `json:"community_id"`
+					Rank *int  `json:"rank"`
+				} `json:"scores"`
+			}
+			mustGetJSON(t, f, "/api/v1/ranking"+q, &ranking)
+			mustGetJSON(t, f, "/api/v1/scores"+q, &scores)
+			if len(ranking.Communities) != len(scores.Scores) {
+				t.Fatalf("ranking has %d communities, scores %d", len(ranking.Communities), len(scores.Scores))
+			}
+			silent := 0
+			for i, r := range ranking.Communities {
+				s := scores.Scores[i]
+				if r.ID != s.ID || fmt.Sprint(deref(r.Rank)) != fmt.Sprint(deref(s.Rank)) {
+					t.Errorf("place %d: ranking has community %d at rank %v, scores community %d at rank %v", i+1, r.ID, deref(r.Rank), s.ID, deref(s.Rank))
+				}
+				if r.Reported != (r.Rank != nil) {
+					t.Errorf("community %d: reported %v with rank %v", r.ID, r.Reported, deref(r.Rank))
+				}
+				if !r.Reported {
+					silent++
+				}
+			}
+			if silent == 0 || silent == len(ranking.Communities) {
+				t.Errorf("%d of %d communities have not reported: the fixture should have both kinds", silent, len(ranking.Communities))
+			}
+		})
+	}
+}
+
+// TestAPIEvidence checks how the API shows a value's evidence: a link as
+// itself, a file sent to the bot only as there being one, never its id.
+func TestAPIEvidence(t *testing.T) {
+	f := newFixture(t)
+	const fileID = "telegram:file:AgACAgIAAxkBAAIC"
+	if err := f.db.CreateReports(context.Background(), []hromadabot.Report{{CommunityID: f.lviv.ID, IndicatorID: 7, Value: 40,
+		Source: hromadabot.SourceImport, CreatedAt: testNow.AddDate(0, 0, -1), Evidence: fileID}}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		c         *hromadabot.Community
+		indicator int
+		link      string
+		file      bool
+	}{
+		{f.bucha, 11, "https://bucha.example/metadata?a=1&b=2", false},
+		{f.lviv, 7, "", true},
+		{f.lviv, 2, "", false},
+	} {
+		type indicator struct {
+			ID           int    `json:"id"`
+			Evidence     string `json:"evidence"`
+			EvidenceFile bool   `json:"evidence_file"`
+		}
+		var got struct {
+			Indicators []indicator `json:"indicators"`
+		}
+		resp, body := f.do(t, http.MethodGet, "/api/v1/communities/"+tc.c.Code)
+		if err := json.Unmarshal(body, &got); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d %v", tc.c.Name, resp.StatusCode, err)
+		}
+		if bytes.Contains(body, []byte("AgACAgIAAxkBAAIC")) {
+			t.Errorf("%s: the file's id is published", tc.c.Name)
+		}
+		i := slices.IndexFunc(got.Indicators, func(ind indicator) bool { return ind.ID == tc.indicator })
+		if i < 0 {
+			t.Fatalf("%s: no indicator %d", tc.c.Name, tc.indicator)
+		}
+		if g := got.Indicators[i]; g.Evidence != tc.link || g.EvidenceFile != tc.file {
+			t.Errorf("%s, indicator %d: evidence %q, file %v; want %q, %v", tc.c.Name, tc.indicator, g.Evidence, g.EvidenceFile, tc.link, tc.file)
+		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +31,8 @@ type result struct {
 	disposition string
 	// cors marks an answer any origin may read (the API and the data).
 	cors bool
+	// location is where a redirect points.
+	location string
 }
 
 // answer is a result ready to serve.
@@ -136,18 +139,27 @@ type producer func(ctx context.Context, r *http.Request, snap *snapshot) (*resul
 // errNotFound is a page or record that does not exist.
 var errNotFound = errors.New("not found")
 
-// cached serves what produce makes, from the cache while the data version
-// stands; a cache miss is produced once however many ask at once. onError
-// renders an error as the route's kind of answer (a page, JSON).
-func (s *Site) serveCached(w http.ResponseWriter, r *http.Request, produce producer, onError func(r *http.Request, status int, err error) *result) {
+// serveCached serves what produce makes, from the cache while the data
+// version stands; a cache miss is produced once however many ask at once.
+// produce sees only the query parameters named in params, so that others
+// (a tracker's, a cache buster) neither change the answer nor make a new
+// one. onError renders an error as the route's kind of answer (a page,
+// JSON).
+func (s *Site) serveCached(w http.ResponseWriter, r *http.Request, params []string, produce producer, onError func(r *http.Request, status int, err error) *result) {
 	ctx := r.Context()
+	r = withParams(r, params)
 	snap, err := s.snap.get(ctx)
 	if err != nil {
 		s.cfg.Log.ErrorContext(ctx, "site: records unreadable", "err", err)
 		s.send(w, r, newAnswer(onError(r, http.StatusServiceUnavailable, err), s.cfg.Now()))
 		return
 	}
-	key := r.URL.Path + "?" + r.URL.Query().Encode()
+	key := r.URL.Path + "?" + r.URL.RawQuery
+	if s.base == nil {
+		// The answer's links are made from the request's Host, so one Host
+		// must not get another's.
+		key = s.origin(r) + key
+	}
 	if a, ok := s.cache.get(snap.version, key); ok {
 		s.send(w, r, a)
 		return
@@ -160,7 +172,10 @@ func (s *Site) serveCached(w http.ResponseWriter, r *http.Request, produce produ
 		defer func() { <-s.making }()
 		res, err := produce(context.WithoutCancel(ctx), r, snap)
 		var bad *badRequest
+		var moved *movedTo
 		switch {
+		case errors.As(err, &moved):
+			res = &result{status: http.StatusMovedPermanently, contentType: "text/plain; charset=utf-8", location: moved.path(r), cors: true}
 		case errors.As(err, &bad):
 			res = onError(r, http.StatusBadRequest, err)
 		case errors.Is(err, errNotFound):
@@ -177,13 +192,63 @@ func (s *Site) serveCached(w http.ResponseWriter, r *http.Request, produce produ
 	s.send(w, r, v.(*answer))
 }
 
-// cached is serveCached for a route whose errors are pages in Ukrainian.
-func (s *Site) cached(produce producer) http.HandlerFunc {
+// cached is serveCached for a route whose errors are pages in Ukrainian,
+// which any origin may read, as it may the route's answers (a chart, the
+// data).
+func (s *Site) cached(params []string, produce producer) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		s.serveCached(w, r, produce, func(r *http.Request, status int, err error) *result {
-			return s.errorResult(r, hromadabot.LangUK, status, err)
+		s.serveCached(w, r, params, produce, func(r *http.Request, status int, err error) *result {
+			res := s.errorResult(r, hromadabot.LangUK, status, err)
+			res.cors = true
+			return res
 		})
 	}
+}
+
+// withParams returns r with only the named query parameters, each with its
+// first value, in a canonical order.
+func withParams(r *http.Request, params []string) *http.Request {
+	if r.URL.RawQuery == "" {
+		return r
+	}
+	q := r.URL.Query()
+	kept := url.Values{}
+	for _, p := range params {
+		if v, ok := q[p]; ok {
+			kept.Set(p, v[0])
+		}
+	}
+	r2 := new(http.Request)
+	*r2 = *r
+	u := *r.URL
+	u.RawQuery = kept.Encode()
+	r2.URL = &u
+	return r2
+}
+
+// movedTo is a community asked for by another of its references (its id,
+// its code in lower case): it is answered with a redirect to its own.
+type movedTo struct{ from, to string }
+
+func (m *movedTo) Error() string { return "community " + m.from + " is " + m.to }
+
+// path is the request's path with the reference replaced, and its query.
+func (m *movedTo) path(r *http.Request) string {
+	segs := strings.Split(r.URL.Path, "/")
+	for i, seg := range segs {
+		if seg == m.from {
+			segs[i] = m.to
+			break
+		}
+	}
+	for i := range segs {
+		segs[i] = url.PathEscape(segs[i])
+	}
+	p := strings.Join(segs, "/")
+	if r.URL.RawQuery != "" {
+		p += "?" + r.URL.RawQuery
+	}
+	return p
 }
 
 // send writes an answer: 304 when the caller has it, gzipped when it takes
@@ -194,6 +259,11 @@ func (s *Site) send(w http.ResponseWriter, r *http.Request, a *answer) {
 	h.Set("Vary", "Accept-Encoding")
 	if a.cors {
 		h.Set("Access-Control-Allow-Origin", "*")
+		// Last-Modified is readable cross-origin anyway; these are not.
+		h.Set("Access-Control-Expose-Headers", "ETag, Content-Disposition")
+	}
+	if a.location != "" {
+		h.Set("Location", a.location)
 	}
 	if a.status == http.StatusOK {
 		h.Set("ETag", a.etag)

@@ -32,9 +32,9 @@ type communityData struct {
 }
 
 func (s *Site) communityData(ctx context.Context, snap *snapshot, ref string, year int) (*communityData, error) {
-	c, ok := snap.community(ref)
-	if !ok {
-		return nil, errNotFound
+	c, err := snap.community(ref)
+	if err != nil {
+		return nil, err
 	}
 	plan, err := s.cfg.Records.Plan(ctx, c.ID)
 	if err != nil {

@@ -139,9 +139,9 @@ func (s *Site) render(name string, data any) (*result, error) {
 }
 
 // page mounts a page of a language; its errors are pages in that language.
-func (s *Site) page(pattern, lang string, fn func(ctx context.Context, r *http.Request, snap *snapshot, lang string) (*result, error)) {
+func (s *Site) page(pattern, lang string, params []string, fn func(ctx context.Context, r *http.Request, snap *snapshot, lang string) (*result, error)) {
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-		s.serveCached(w, r, func(ctx context.Context, r *http.Request, snap *snapshot) (*result, error) {
+		s.serveCached(w, r, params, func(ctx context.Context, r *http.Request, snap *snapshot) (*result, error) {
 			return fn(ctx, r, snap, lang)
 		}, func(r *http.Request, status int, err error) *result {
 			return s.errorResult(r, lang, status, err)

@@ -120,20 +120,20 @@ func (s *Site) routes() {
 	s.mux = http.NewServeMux()
 	for _, lang := range locales.Languages {
 		p := langPrefix(lang)
-		s.page("GET "+p+"/{$}", lang, s.rankingPage)
-		s.page("GET "+p+"/hromada/{ref}", lang, s.communityPage)
-		s.page("GET "+p+"/oblast/{slug}", lang, s.oblastPage)
-		s.page("GET "+p+"/methodology", lang, s.methodologyPage)
-		s.page("GET "+p+"/about", lang, s.aboutPage)
+		s.page("GET "+p+"/{$}", lang, rankingParams, s.rankingPage)
+		s.page("GET "+p+"/hromada/{ref}", lang, yearParam, s.communityPage)
+		s.page("GET "+p+"/oblast/{slug}", lang, rankingParams, s.oblastPage)
+		s.page("GET "+p+"/methodology", lang, nil, s.methodologyPage)
+		s.page("GET "+p+"/about", lang, nil, s.aboutPage)
 	}
 	s.mux.Handle("GET /en", http.RedirectHandler("/en/", http.StatusMovedPermanently))
 	s.mux.Handle("GET /static/", s.staticFiles())
 	s.mux.HandleFunc("GET /robots.txt", s.robots)
 	// For the clients that ask for it without reading the page's icon link.
 	s.mux.Handle("GET /favicon.ico", http.RedirectHandler("/static/favicon.svg", http.StatusMovedPermanently))
-	s.mux.HandleFunc("GET /sitemap.xml", s.cached(s.sitemap))
-	s.mux.HandleFunc("GET /chart/{ref}/{file}", s.cached(s.chart))
-	s.mux.HandleFunc("GET /data/{file}", s.cached(s.download))
+	s.mux.HandleFunc("GET /sitemap.xml", s.cached(nil, s.sitemap))
+	s.mux.HandleFunc("GET /chart/{ref}/{file}", s.cached([]string{"lang"}, s.chart))
+	s.mux.HandleFunc("GET /data/{file}", s.cached(yearParam, s.download))
 	s.apiRoutes()
 	// Whatever else is asked is the 404 page, in the language of its path.
 	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -149,6 +149,14 @@ func (s *Site) routes() {
 		s.errorPage(w, r, lang, http.StatusNotFound, "")
 	})
 }
+
+// The query parameters the routes read.
+var (
+	yearParam = []string{"year"}
+	// rankingParams are the ranking's filters and sort; the oblast page
+	// answers its oblast filter with a 400.
+	rankingParams = []string{"year", "oblast", "type", "q", "sort", "dir"}
+)
 
 // langPrefix is the path under which a language's pages are: "" for the
 // default, "/en" for English.

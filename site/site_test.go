@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -118,16 +119,22 @@ func newFixture(tb testing.TB) *fixture {
 
 func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+n%10))) }
 
-// get fetches a path of the site with headers "Name: value".
-func (f *fixture) get(tb testing.TB, path string, headers ...string) (*http.Response, string) {
+// do asks the site as a client that takes no gzip unless asked and
+// follows no redirect, and returns the answer with its body, decompressed.
+// A "Host: h" header is sent as the request's host.
+func (f *fixture) do(tb testing.TB, method, path string, headers ...string) (*http.Response, []byte) {
 	tb.Helper()
-	req, err := http.NewRequest(http.MethodGet, f.server.URL+path, nil)
+	req, err := http.NewRequest(method, f.server.URL+path, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ":")
-		req.Header.Set(k, strings.TrimSpace(v))
+		if v = strings.TrimSpace(v); strings.EqualFold(k, "Host") {
+			req.Host = v
+		} else {
+			req.Header.Set(k, v)
+		}
 	}
 	// Compression is the test's to ask for and to undo.
 	tr := &http.Transport{DisableCompression: true}
@@ -141,7 +148,7 @@ func (f *fixture) get(tb testing.TB, path string, headers ...string) (*http.Resp
 	if resp.Header.Get("Content-Encoding") == "gzip" {
 		zr, err := gzip.NewReader(resp.Body)
 		if err != nil {
-			tb.Fatalf("GET %s: gzip: %v", path, err)
+			tb.Fatalf("%s %s: gzip: %v", method, path, err)
 		}
 		r = zr
 	}
@@ -149,6 +156,13 @@ func (f *fixture) get(tb testing.TB, path string, headers ...string) (*http.Resp
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return resp, body
+}
+
+// get is do for a GET, with the body as text.
+func (f *fixture) get(tb testing.TB, path string, headers ...string) (*http.Response, string) {
+	tb.Helper()
+	resp, body := f.do(tb, http.MethodGet, path, headers...)
 	return resp, string(body)
 }
 
@@ -324,6 +338,75 @@ func TestOblastPlaces(t *testing.T) {
 		m := regexp.MustCompile(`<td class="num">(\d+)</td>\s*<th scope="row"><a class="community" href="[^"]*">` + tc.name + `<`).FindStringSubmatch(body)
 		if m == nil || m[1] != tc.place {
 			t.Errorf("%s: %s's place %v, want %s", tc.path, tc.name, m, tc.place)
+		}
+	}
+}
+
+// TestCacheKeys checks what an answer kept for one request may be served
+// for: never for another host (its links name the host when no base URL is
+// configured), and for the same request with parameters the route does not
+// read, which change nothing.
+func TestCacheKeys(t *testing.T) {
+	f := newFixture(t)
+	ogURL := regexp.MustCompile(`<meta property="og:url" content="([^"]*)">`)
+	t.Run("Host", func(t *testing.T) {
+		for _, host := range []string{"one.example", "two.example", "one.example"} {
+			_, body := f.get(t, "/hromada/"+f.bucha.Code, "Host: "+host)
+			m := ogURL.FindStringSubmatch(body)
+			if want := "http://" + host + "/hromada/" + f.bucha.Code; m == nil || m[1] != want {
+				t.Errorf("Host %s: og:url %q, want %q", host, m, want)
+			}
+		}
+	})
+	t.Run("UnreadParameters", func(t *testing.T) {
+		for _, tc := range []struct{ plain, extra string }{
+			{"/", "/?utm_source=chat&_=1"},
+			{"/?year=2025", "/?utm_source=chat&year=2025"},
+			{"/?year=2025", "/?year=2025&year=2027"},
+			{"/hromada/" + f.bucha.Code + "?year=2026", "/hromada/" + f.bucha.Code + "?year=2026&q=x&sort=name"},
+			{"/api/v1/indicators", "/api/v1/indicators?year=2025"},
+			{"/data/scores.csv?year=2026", "/data/scores.csv?fbclid=1&year=2026"},
+		} {
+			plain, plainBody := f.get(t, tc.plain)
+			extra, extraBody := f.get(t, tc.extra)
+			if plain.StatusCode != http.StatusOK || extra.StatusCode != http.StatusOK {
+				t.Errorf("%s: %d, %s: %d, want 200", tc.plain, plain.StatusCode, tc.extra, extra.StatusCode)
+				continue
+			}
+			if plain.Header.Get("ETag") != extra.Header.Get("ETag") || plainBody != extraBody {
+				t.Errorf("%s answers other than %s (ETag %s, %s)", tc.extra, tc.plain, extra.Header.Get("ETag"), plain.Header.Get("ETag"))
+			}
+			if strings.Contains(extraBody, "utm_source") || strings.Contains(extraBody, "fbclid") {
+				t.Errorf("%s: a parameter the page does not read is in its links", tc.extra)
+			}
+		}
+	})
+}
+
+// TestCommunityReferences checks that a community asked for by its id or
+// by its code in lower case is sent to its own address, and that a
+// reference of no community is not found.
+func TestCommunityReferences(t *testing.T) {
+	f := newFixture(t)
+	id := strconv.FormatInt(f.bucha.ID, 10)
+	lower := strings.ToLower(f.bucha.Code)
+	for _, tc := range []struct {
+		path, location string
+		status         int
+	}{
+		{"/hromada/" + id, "/hromada/" + f.bucha.Code, http.StatusMovedPermanently},
+		{"/hromada/" + lower + "?year=2025", "/hromada/" + f.bucha.Code + "?year=2025", http.StatusMovedPermanently},
+		{"/en/hromada/" + id, "/en/hromada/" + f.bucha.Code, http.StatusMovedPermanently},
+		{"/api/v1/communities/" + id, "/api/v1/communities/" + f.bucha.Code, http.StatusMovedPermanently},
+		{"/chart/" + lower + "/2026.png", "/chart/" + f.bucha.Code + "/2026.png", http.StatusMovedPermanently},
+		{"/hromada/" + f.bucha.Code, "", http.StatusOK},
+		{"/hromada/999999", "", http.StatusNotFound},
+		{"/hromada/0" + id, "", http.StatusNotFound},
+		{"/api/v1/communities/ua00000000000000000", "", http.StatusNotFound},
+	} {
+		resp, _ := f.get(t, tc.path)
+		if resp.StatusCode != tc.status || resp.Header.Get("Location") != tc.location {
+			t.Errorf("GET %s: %d to %q, want %d to %q", tc.path, resp.StatusCode, resp.Header.Get("Location"), tc.status, tc.location)
 		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -53,13 +54,24 @@ type oblast struct {
 	members []int
 }
 
-// community finds a community by its reference.
-func (s *snapshot) community(ref string) (*hromadabot.Community, bool) {
-	i, ok := s.byRef[ref]
-	if !ok {
-		return nil, false
+// community finds a community by its reference. Asked for by another
+// reference it has (its id when it has a code, its code in other case), it
+// answers *movedTo.
+func (s *snapshot) community(ref string) (*hromadabot.Community, error) {
+	if i, ok := s.byRef[ref]; ok {
+		return &s.communities[i], nil
 	}
-	return &s.communities[i], true
+	i, ok := s.byRef[strings.ToUpper(ref)]
+	if !ok {
+		id, err := strconv.ParseInt(ref, 10, 64)
+		if err != nil || strconv.FormatInt(id, 10) != ref {
+			return nil, errNotFound
+		}
+		if i, ok = s.byID[id]; !ok {
+			return nil, errNotFound
+		}
+	}
+	return nil, &movedTo{from: ref, to: s.refs[i]}
 }
 
 func (s *snapshot) oblast(slug string) (*oblast, bool) {
