@@ -184,11 +184,7 @@ func (s *Site) apiCommunities(ctx context.Context, r *http.Request, snap *snapsh
 }
 
 func (s *Site) apiCommunity(ctx context.Context, r *http.Request, snap *snapshot) (any, error) {
-	year, err := s.year(r)
-	if err != nil {
-		return nil, err
-	}
-	d, err := s.communityData(ctx, snap, r.PathValue("ref"), year)
+	d, year, err := s.requestedCommunity(ctx, r, snap)
 	if err != nil {
 		return nil, err
 	}
@@ -219,11 +215,7 @@ func (s *Site) apiIndicators(ctx context.Context, r *http.Request, snap *snapsho
 
 // apiScores is the open data's table of scores, as objects.
 func (s *Site) apiScores(ctx context.Context, r *http.Request, snap *snapshot) (any, error) {
-	year, err := s.year(r)
-	if err != nil {
-		return nil, err
-	}
-	d, err := opendata.Assemble(ctx, source{s.cfg.Records, snap}, year, snap.taken)
+	d, err := s.requestedDataset(ctx, r, snap)
 	if err != nil {
 		return nil, err
 	}
@@ -239,5 +231,5 @@ func (s *Site) apiScores(ctx context.Context, r *http.Request, snap *snapshot) (
 		}
 		rows[i] = m
 	}
-	return map[string]any{"year": year, "generated_at": snap.taken.UTC(), "scores": rows}, nil
+	return map[string]any{"year": d.Year, "generated_at": snap.taken.UTC(), "scores": rows}, nil
 }

@@ -59,6 +59,17 @@ func (s *Site) communityData(ctx context.Context, snap *snapshot, ref string, ye
 	return d, nil
 }
 
+// requestedCommunity is the communityData of the request's {ref}, in the
+// year of its query.
+func (s *Site) requestedCommunity(ctx context.Context, r *http.Request, snap *snapshot) (*communityData, int, error) {
+	year, err := s.year(r)
+	if err != nil {
+		return nil, 0, err
+	}
+	d, err := s.communityData(ctx, snap, r.PathValue("ref"), year)
+	return d, year, err
+}
+
 // indicatorRow is an indicator's line on a community's page.
 type indicatorRow struct {
 	ID                        int
@@ -110,11 +121,7 @@ type communityView struct {
 }
 
 func (s *Site) communityPage(ctx context.Context, r *http.Request, snap *snapshot, lang string) (*result, error) {
-	year, err := s.year(r)
-	if err != nil {
-		return nil, err
-	}
-	d, err := s.communityData(ctx, snap, r.PathValue("ref"), year)
+	d, year, err := s.requestedCommunity(ctx, r, snap)
 	if err != nil {
 		return nil, err
 	}

@@ -114,17 +114,13 @@ func (s *Site) download(ctx context.Context, r *http.Request, snap *snapshot) (*
 	case f != opendata.CSV && name != "opendata":
 		return nil, errNotFound
 	}
-	year, err := s.year(r)
-	if err != nil {
-		return nil, err
-	}
-	d, err := opendata.Assemble(ctx, source{s.cfg.Records, snap}, year, snap.taken)
+	d, err := s.requestedDataset(ctx, r, snap)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
 	res := &result{status: http.StatusOK, cors: true,
-		disposition: fmt.Sprintf(`attachment; filename="hromadabot-%s-%d.%s"`, name, year, ext)}
+		disposition: fmt.Sprintf(`attachment; filename="hromadabot-%s-%d.%s"`, name, d.Year, ext)}
 	switch f {
 	case opendata.CSV:
 		t, err := d.Table(name)
@@ -149,4 +145,13 @@ func (s *Site) download(ctx context.Context, r *http.Request, snap *snapshot) (*
 	}
 	res.body = buf.Bytes()
 	return res, nil
+}
+
+// requestedDataset is the open data of the year of the request's query.
+func (s *Site) requestedDataset(ctx context.Context, r *http.Request, snap *snapshot) (*opendata.Dataset, error) {
+	year, err := s.year(r)
+	if err != nil {
+		return nil, err
+	}
+	return opendata.Assemble(ctx, source{s.cfg.Records, snap}, year, snap.taken)
 }
