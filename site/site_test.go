@@ -3,6 +3,7 @@ package site_test
 import (
 	"compress/gzip"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -83,7 +84,7 @@ func newFixture(tb testing.TB) *fixture {
 	for week, v := range []float64{10, 20, 35, 50} {
 		at := testNow.AddDate(0, 0, -7*(4-week))
 		reports = append(reports,
-			hromadabot.Report{CommunityID: f.bucha.ID, IndicatorID: 1, Value: v, Source: hromadabot.SourceImport, CreatedAt: at, Comment: "тиждень <" + itoa(week) + ">"},
+			hromadabot.Report{CommunityID: f.bucha.ID, IndicatorID: 1, Value: v, Source: hromadabot.SourceImport, CreatedAt: at, Comment: "тиждень <" + strconv.Itoa(week) + ">"},
 			hromadabot.Report{CommunityID: f.bucha.ID, IndicatorID: 11, Value: 1, Source: hromadabot.SourceImport, CreatedAt: at, Evidence: "https://bucha.example/metadata?a=1&b=2"})
 	}
 	reports = append(reports,
@@ -116,8 +117,6 @@ func newFixture(tb testing.TB) *fixture {
 	tb.Cleanup(f.server.Close)
 	return f
 }
-
-func itoa(n int) string { return strings.TrimSpace(strings.Repeat(" ", 0) + string(rune('0'+n%10))) }
 
 // do asks the site as a client that takes no gzip unless asked and
 // follows no redirect, and returns the answer with its body, decompressed.
@@ -293,22 +292,55 @@ func TestConditionalRequests(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || resp.Header.Get("ETag") == etag {
 		t.Fatalf("after a report: %d with ETag %s (was %s)", resp.StatusCode, resp.Header.Get("ETag"), etag)
 	}
-	if !strings.Contains(body, `"community_id":`+i64(f.irpin.ID)) {
+	if !strings.Contains(body, `"community_id":`+strconv.FormatInt(f.irpin.ID, 10)) {
 		t.Fatalf("ranking lacks the community: %s", clipBody(body))
 	}
 }
 
-func i64(n int64) string { return strings.TrimSpace(strings.Replace(" "+itoa64(n), " ", "", 1)) }
-
-func itoa64(n int64) string {
-	if n == 0 {
-		return "0"
+// TestNewReportShows checks the default refresh: a saved report shows once
+// the data version is next read, at most a second later, and until then
+// the answer kept is served without reading the records again.
+func TestNewReportShows(t *testing.T) {
+	f := newFixture(t)
+	var mu sync.Mutex
+	now := testNow
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	advance := func(d time.Duration) { mu.Lock(); defer mu.Unlock(); now = now.Add(d) }
+	s, err := site.New(site.Config{Records: f.db, Locales: mustCatalog(t), Now: clock})
+	if err != nil {
+		t.Fatal(err)
 	}
-	var b []byte
-	for ; n > 0; n /= 10 {
-		b = append([]byte{byte('0' + n%10)}, b...)
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	path := srv.URL + "/api/v1/communities/" + f.irpin.Code
+	index := func() float64 {
+		t.Helper()
+		resp, err := http.Get(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var got struct {
+			Index float64 `json:"index"`
+		}
+		if err := json.NewDecoder(resp.Body).Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Index
 	}
-	return string(b)
+	before := index()
+	r := &hromadabot.Report{CommunityID: f.irpin.ID, IndicatorID: 7, Value: 80, ReporterID: f.cdto.ID, Source: hromadabot.SourceTelegram}
+	if _, err := f.db.CreateReport(context.Background(), r, f.cdto.Ref()); err != nil {
+		t.Fatal(err)
+	}
+	advance(500 * time.Millisecond)
+	if got := index(); got != before {
+		t.Errorf("half a second after the report: index %v, want the kept %v", got, before)
+	}
+	advance(500 * time.Millisecond)
+	if got := index(); got <= before {
+		t.Errorf("a second after the report: index %v, want more than %v", got, before)
+	}
 }
 
 func TestReadOnly(t *testing.T) {

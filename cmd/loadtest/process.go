@@ -28,15 +28,16 @@ type child struct {
 	err     error
 }
 
-// start runs bin with args and exactly env (plus PATH, HOME and TMPDIR),
-// its output going to logPath.
+// start runs bin with args and exactly env (plus PATH, HOME and TMPDIR,
+// and the runtime's knobs when the harness has them, for experiments), its
+// output going to logPath.
 func start(name, bin string, args, env []string, logPath string) (*child, error) {
 	out, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
-	for _, k := range []string{"PATH", "HOME", "TMPDIR"} {
+	for _, k := range []string{"PATH", "HOME", "TMPDIR", "GOGC", "GOMEMLIMIT", "GODEBUG", "MALLOC_ARENA_MAX"} {
 		if v, ok := os.LookupEnv(k); ok {
 			env = append(env, k+"="+v)
 		}

@@ -563,6 +563,7 @@ func measureSite(ctx context.Context, o options, out io.Writer, dir string) erro
 	heap := scrapeGauge(bot.metrics, "go_memstats_heap_inuse_bytes")
 	fmt.Fprintf(out, "hromadabot run (pid %d, %s): %.2f cores idle; resident memory before any site request %s (Go heap in use %s).\n",
 		bot.proc.pid, how, idleCores, mib(res.ready), mib(int64(heap)))
+	fmt.Fprintf(out, "  %s\n", memoryParts(bot.child))
 
 	base := "http://" + bot.addr
 	classes := siteClasses(refs)
@@ -609,6 +610,7 @@ func measureSite(ctx context.Context, o options, out io.Writer, dir string) erro
 	heap = scrapeGauge(bot.metrics, "go_memstats_heap_inuse_bytes")
 	fmt.Fprintf(out, "  bot resident memory %v after the last step: %s (Go heap in use %s); %+.1f MiB since before the first site request\n",
 		siteRest, mib(res.rested), mib(int64(heap)), float64(res.rested-res.ready)/(1<<20))
+	fmt.Fprintf(out, "  %s\n", memoryParts(bot.child))
 	stopped = true
 	// The figures stand whatever the stop: they are printed first.
 	stopErr := stop()
@@ -783,4 +785,17 @@ func baselineRSS(ctx context.Context, o options, out io.Writer, dir, dbPath stri
 	}
 	fmt.Fprintf(out, "Baseline %s (pid %d, %s): resident memory once ready %s.\n", o.siteBaseline, bot.proc.pid, how, mib(rss))
 	return rss, nil
+}
+
+// memoryParts says where the bot's resident memory is: file-backed pages
+// (the binary), and anonymous ones, of which the Go heap's and what the
+// collector aims at; the rest of the anonymous memory is C's (SQLite's
+// page caches, malloc) and the goroutines' stacks.
+func memoryParts(bot *child) string {
+	anon, _ := bot.proc.memory("RssAnon")
+	file, _ := bot.proc.memory("RssFile")
+	gauge := func(name string) int64 { return int64(scrapeGauge(bot.metrics, "go_memstats_"+name+"_bytes")) }
+	heap := gauge("heap_sys") - gauge("heap_released")
+	return fmt.Sprintf("resident: file-backed %s, anonymous %s; Go heap kept %s (%s of it idle), next collection at %s",
+		mib(file), mib(anon), mib(heap), mib(gauge("heap_idle")-gauge("heap_released")), mib(gauge("next_gc")))
 }
