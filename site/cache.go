@@ -3,7 +3,6 @@ package site
 import (
 	"bytes"
 	"compress/gzip"
-	"container/list"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -15,8 +14,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"golang.org/x/sync/singleflight"
 
 	"github.com/hromadabot/hromadabot"
 )
@@ -43,8 +40,6 @@ type answer struct {
 	modified time.Time
 }
 
-func (a *answer) size() int { return len(a.gz) + 256 }
-
 func newAnswer(res *result, modified time.Time) *answer {
 	a := &answer{result: *res, modified: modified}
 	var buf bytes.Buffer
@@ -68,70 +63,6 @@ var gzipWriters = sync.Pool{New: func() any {
 	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
 	return zw
 }}
-
-// responses keeps answers of one data version, the least recently used
-// dropped past a budget of bytes.
-type responses struct {
-	mu      sync.Mutex
-	version int64
-	max     int
-	bytes   int
-	lru     *list.List // of *entry, most recent first
-	byKey   map[string]*list.Element
-	flight  singleflight.Group
-}
-
-type entry struct {
-	key string
-	a   *answer
-}
-
-func newResponses(max int) *responses {
-	return &responses{max: max, lru: list.New(), byKey: map[string]*list.Element{}}
-}
-
-func (c *responses) get(version int64, key string) (*answer, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if version != c.version {
-		return nil, false
-	}
-	el, ok := c.byKey[key]
-	if !ok {
-		return nil, false
-	}
-	c.lru.MoveToFront(el)
-	return el.Value.(*entry).a, true
-}
-
-func (c *responses) put(version int64, key string, a *answer) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if version < c.version {
-		return
-	}
-	if version > c.version {
-		c.version, c.bytes = version, 0
-		c.lru.Init()
-		clear(c.byKey)
-	}
-	if a.size() > c.max/4 {
-		return // one answer never takes most of the budget
-	}
-	if el, ok := c.byKey[key]; ok {
-		c.bytes -= el.Value.(*entry).a.size()
-		c.lru.Remove(el)
-	}
-	c.byKey[key] = c.lru.PushFront(&entry{key, a})
-	c.bytes += a.size()
-	for c.bytes > c.max {
-		el := c.lru.Back()
-		e := el.Value.(*entry)
-		c.lru.Remove(el)
-		delete(c.byKey, e.key)
-		c.bytes -= e.a.size()
-	}
-}
 
 // producer makes a result from a snapshot.
 type producer func(ctx context.Context, r *http.Request, snap *snapshot) (*result, error)
@@ -160,8 +91,9 @@ func (s *Site) serveCached(w http.ResponseWriter, r *http.Request, params []stri
 		// must not get another's.
 		key = s.origin(r) + key
 	}
-	if a, ok := s.cache.get(snap.version, key); ok {
-		s.send(w, r, a)
+	if k, ok := s.cache.get(snap.version, key); ok {
+		defer s.cache.release(k)
+		s.write(w, r, &k.answer, k.size, k.reader(s.cache.mem))
 		return
 	}
 	v, _, _ := s.cache.flight.Do(strconv.FormatInt(snap.version, 10)+" "+key, func() (any, error) {
@@ -251,9 +183,14 @@ func (m *movedTo) path(r *http.Request) string {
 	return p
 }
 
-// send writes an answer: 304 when the caller has it, gzipped when it takes
-// gzip.
+// send writes an answer made for this request.
 func (s *Site) send(w http.ResponseWriter, r *http.Request, a *answer) {
+	s.write(w, r, a, len(a.gz), bytes.NewReader(a.gz))
+}
+
+// write writes an answer whose gzipped body of size bytes gz reads: 304
+// when the caller has it, gzipped when it takes gzip.
+func (s *Site) write(w http.ResponseWriter, r *http.Request, a *answer, size int, gz io.Reader) {
 	h := w.Header()
 	h.Set("Content-Type", a.contentType)
 	h.Set("Vary", "Accept-Encoding")
@@ -283,10 +220,10 @@ func (s *Site) send(w http.ResponseWriter, r *http.Request, a *answer) {
 	}
 	if acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
-		h.Set("Content-Length", strconv.Itoa(len(a.gz)))
+		h.Set("Content-Length", strconv.Itoa(size))
 		w.WriteHeader(a.status)
 		if r.Method != http.MethodHead {
-			_, _ = w.Write(a.gz)
+			_, _ = io.Copy(w, gz)
 		}
 		return
 	}
@@ -294,7 +231,7 @@ func (s *Site) send(w http.ResponseWriter, r *http.Request, a *answer) {
 	if r.Method == http.MethodHead {
 		return
 	}
-	zr, err := gzip.NewReader(bytes.NewReader(a.gz))
+	zr, err := gzip.NewReader(gz)
 	if err == nil {
 		_, _ = io.Copy(w, zr)
 	}

@@ -59,7 +59,9 @@ type Config struct {
 	// new report shows within about that. Below zero, every request reads
 	// it.
 	RefreshEvery time.Duration
-	// CacheBytes bounds the responses kept (default 8 MiB, compressed).
+	// CacheBytes bounds the responses kept, compressed, outside the Go
+	// heap (default 16 MiB, of which every community page of the country
+	// takes about 7.5; memory becomes resident only as it is filled).
 	CacheBytes int
 	Now        func() time.Time
 	Log        *slog.Logger
@@ -93,7 +95,7 @@ func New(cfg Config) (*Site, error) {
 		cfg.RefreshEvery = time.Second
 	}
 	if cfg.CacheBytes <= 0 {
-		cfg.CacheBytes = 8 << 20
+		cfg.CacheBytes = 16 << 20
 	}
 	s := &Site{cfg: cfg, years: planYears(cfg.Records.DefaultPlan()), making: make(chan struct{}, runtime.GOMAXPROCS(0))}
 	if cfg.BaseURL != "" {
@@ -108,7 +110,9 @@ func New(cfg Config) (*Site, error) {
 		return nil, err
 	}
 	s.snap = newSnapshots(cfg.Records, cfg.RefreshEvery, cfg.Now, cfg.Log, s.years)
-	s.cache = newResponses(cfg.CacheBytes)
+	if s.cache, err = newResponses(cfg.CacheBytes); err != nil {
+		return nil, err
+	}
 	s.routes()
 	return s, nil
 }
