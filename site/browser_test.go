@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"image/png"
-	"io"
 	"iter"
 	"net/http"
 	"net/url"
@@ -658,15 +657,11 @@ func TestBrowser(t *testing.T) {
 		// fetch() from the page is what the site's CSP (default-src 'none')
 		// rightly refuses: Go follows the link instead.
 		href := evaluate[string](t, tb, `document.querySelector('a[href^="/data/scores.csv"]').href`)
-		resp, err := http.Get(href)
-		if err != nil {
-			t.Fatal(err)
+		u, err := url.Parse(href)
+		if err != nil || u.Host != strings.TrimPrefix(f.server.URL, "http://") {
+			t.Fatalf("the CSV link %q is not the site's", href)
 		}
-		defer resp.Body.Close()
-		body, err := io.ReadAll(resp.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
+		resp, body := f.do(t, http.MethodGet, u.RequestURI())
 		if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") {
 			t.Fatalf("GET %s: %d %s", href, resp.StatusCode, resp.Header.Get("Content-Type"))
 		}

@@ -21,6 +21,7 @@ import (
 	"golang.org/x/net/html"
 	"golang.org/x/net/html/atom"
 
+	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/opendata"
 	"github.com/hromadabot/hromadabot/site"
 )
@@ -344,16 +345,7 @@ func TestCrawl(t *testing.T) {
 	c.enqueue("/", "the test", "start")
 	c.enqueue("/en/", "the test", "start")
 	c.run()
-	all, err := f.db.Communities(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	oblasts := map[string]bool{}
-	for _, com := range all {
-		if com.Oblast != "" {
-			oblasts[com.Oblast] = true
-		}
-	}
+	_, oblasts := communitiesAndOblasts(t, f)
 	c.check(len(oblasts))
 	t.Logf("crawled %d URIs in %v (%d links not followed, %d external)", len(c.pages), time.Since(start).Round(time.Millisecond), c.skipped, len(c.external))
 }
@@ -992,12 +984,11 @@ type sitemapDoc struct {
 
 // fixedPages are the pages the sitemap lists besides communities and
 // oblasts, in each language.
-var fixedPages = []string{"/", "/methodology", "/about", "/en/", "/en/methodology", "/en/about"}
-
-func TestSitemap(t *testing.T) {
-	f := newFixture(t)
-	ctx := context.Background()
-	all, err := f.db.Communities(ctx)
+// communitiesAndOblasts returns the fixture's communities and the set of
+// their oblasts.
+func communitiesAndOblasts(t *testing.T, f *fixture) ([]hromadabot.Community, map[string]bool) {
+	t.Helper()
+	all, err := f.db.Communities(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1007,6 +998,14 @@ func TestSitemap(t *testing.T) {
 			oblasts[com.Oblast] = true
 		}
 	}
+	return all, oblasts
+}
+
+var fixedPages = []string{"/", "/methodology", "/about", "/en/", "/en/methodology", "/en/about"}
+
+func TestSitemap(t *testing.T) {
+	f := newFixture(t)
+	all, oblasts := communitiesAndOblasts(t, f)
 	if len(all) != 1469 {
 		t.Fatalf("the fixture has %d communities, want 1469", len(all))
 	}
