@@ -36,6 +36,16 @@ type Report struct {
 	RetractedAt *time.Time `json:"retracted_at,omitempty" db:"retracted_at"`
 }
 
+// ValuePoint is a report as a series of the index reads it: which
+// indicator had which value from when. A community's history is thousands
+// of them, a sixth of the size of as many reports.
+type ValuePoint struct {
+	ReportID    int64
+	IndicatorID int
+	Value       float64
+	At          time.Time
+}
+
 // Limits on free text in a report.
 const (
 	MaxCommentLength  = 1000

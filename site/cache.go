@@ -2,11 +2,11 @@ package site
 
 import (
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"github.com/klauspost/compress/gzip"
 	"io"
 	"net/http"
 	"net/url"

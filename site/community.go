@@ -22,7 +22,7 @@ type communityData struct {
 	c        *hromadabot.Community
 	ref      string
 	plan     *hromadabot.Plan
-	history  []hromadabot.Report // oldest first, without texts
+	history  []hromadabot.ValuePoint // oldest first
 	latest   map[int]hromadabot.Report
 	score    hromadabot.Score
 	rank     hromadabot.RankEntry
@@ -236,7 +236,7 @@ const (
 // indexChart draws the index week by week, from the week of the first
 // report to now: each point is the index as the values stood at the end of
 // that week.
-func indexChart(plan *hromadabot.Plan, rs []hromadabot.Report, now time.Time, lang string) chartView {
+func indexChart(plan *hromadabot.Plan, rs []hromadabot.ValuePoint, now time.Time, lang string) chartView {
 	cv := chartView{Width: chartWidth, Height: chartHeight, Left: chartLeft, Right: chartRight, LabelX: chartLeft - 6, TickY: chartBottom + 30}
 	for _, g := range []float64{0, 25, 50, 75, 100} {
 		cv.Grid = append(cv.Grid, gridLine{Y: chartY(g), Label: hromadabot.FormatNumber(g, 0, lang)})
@@ -244,7 +244,7 @@ func indexChart(plan *hromadabot.Plan, rs []hromadabot.Report, now time.Time, la
 	if len(rs) == 0 {
 		return cv
 	}
-	start := isoWeekStart(rs[0].CreatedAt)
+	start := isoWeekStart(rs[0].At)
 	end := isoWeekStart(now).AddDate(0, 0, 7)
 	var weeks []time.Time
 	for w := start.AddDate(0, 0, 7); !w.After(end); w = w.AddDate(0, 0, 7) {
@@ -254,7 +254,7 @@ func indexChart(plan *hromadabot.Plan, rs []hromadabot.Report, now time.Time, la
 	var pts []string
 	next := 0
 	for i, w := range weeks {
-		for next < len(rs) && rs[next].CreatedAt.Before(w) {
+		for next < len(rs) && rs[next].At.Before(w) {
 			values[rs[next].IndicatorID] = rs[next].Value
 			next++
 		}

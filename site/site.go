@@ -31,9 +31,9 @@ import (
 type Records interface {
 	opendata.Source
 	Plan(ctx context.Context, communityID int64) (*hromadabot.Plan, error)
-	// ValueHistory is a community's reports, oldest first, without their
-	// texts; CurrentReports its current report of each indicator.
-	ValueHistory(ctx context.Context, communityID int64) ([]hromadabot.Report, error)
+	// ValueHistory is the values of a community's reports, oldest first;
+	// CurrentReports its current report of each indicator.
+	ValueHistory(ctx context.Context, communityID int64) ([]hromadabot.ValuePoint, error)
 	CurrentReports(ctx context.Context, communityID int64) ([]hromadabot.Report, error)
 	Reports(ctx context.Context, f hromadabot.ReportFilter) ([]hromadabot.Report, error)
 	LastReportTimes(ctx context.Context) (map[int64]time.Time, error)

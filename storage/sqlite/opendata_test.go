@@ -140,7 +140,7 @@ func TestValueHistory(t *testing.T) {
 	}
 	for i, g := range got {
 		w := want[len(want)-1-i] // Reports is newest first
-		if g.ID != w.ID || g.IndicatorID != w.IndicatorID || g.Value != w.Value || !g.CreatedAt.Equal(w.CreatedAt) || g.CommunityID != c.ID {
+		if g.ReportID != w.ID || g.IndicatorID != w.IndicatorID || g.Value != w.Value || !g.At.Equal(w.CreatedAt) {
 			t.Errorf("history[%d] = %+v, want %+v", i, g, w)
 		}
 	}

@@ -411,11 +411,10 @@ SELECT ` + reportColumns + ` FROM reports
 WHERE id IN (SELECT report_id FROM current_values WHERE community_id = ?)
 ORDER BY indicator_id`
 
-// ValueHistory returns the community's reports that are not retracted,
-// oldest first, with what a series of its index needs: id, indicator,
-// value and time (no comment, evidence or reporter). A community's page
-// reads its whole history on every change.
-func (db *DB) ValueHistory(ctx context.Context, communityID int64) ([]hromadabot.Report, error) {
+// ValueHistory returns the values of the community's reports that are not
+// retracted, oldest first. A community's page reads its whole history on
+// every change, so each line of the text is parsed in place.
+func (db *DB) ValueHistory(ctx context.Context, communityID int64) ([]hromadabot.ValuePoint, error) {
 	var text string
 	if err := db.read.QueryRowContext(ctx, sqlSelectValueHistory, communityID).Scan(&text); err != nil {
 		return nil, fmt.Errorf("select value history: %w", err)
@@ -423,32 +422,44 @@ func (db *DB) ValueHistory(ctx context.Context, communityID int64) ([]hromadabot
 	if text == "" {
 		return nil, nil
 	}
-	out := make([]hromadabot.Report, 0, strings.Count(text, "\n")+1)
+	out := make([]hromadabot.ValuePoint, 0, strings.Count(text, "\n")+1)
 	for line := range strings.Lines(text) {
-		f := strings.Fields(line)
-		if len(f) != 4 {
-			return nil, fmt.Errorf("value history of %d: line %q", communityID, line)
-		}
-		r := hromadabot.Report{CommunityID: communityID}
-		var err error
-		if r.ID, err = strconv.ParseInt(f[0], 10, 64); err == nil {
-			if r.IndicatorID, err = strconv.Atoi(f[1]); err == nil {
-				if r.Value, err = strconv.ParseFloat(f[2], 64); err == nil {
-					r.CreatedAt, err = parseTime(f[3])
-				}
-			}
-		}
+		p, err := parseValuePoint(strings.TrimSuffix(line, "\n"))
 		if err != nil {
 			return nil, fmt.Errorf("value history of %d: line %q: %w", communityID, line, err)
 		}
-		out = append(out, r)
+		out = append(out, p)
 	}
 	// Ordered as the current values take reports, also those of one time
 	// (an import): by time, then as stored. The index gives them nearly so.
-	slices.SortStableFunc(out, func(a, b hromadabot.Report) int {
-		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	slices.SortStableFunc(out, func(a, b hromadabot.ValuePoint) int {
+		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.ReportID, b.ReportID))
 	})
 	return out, nil
+}
+
+// parseValuePoint reads a line of sqlSelectValueHistory: id, indicator,
+// value and time, separated by spaces.
+func parseValuePoint(line string) (hromadabot.ValuePoint, error) {
+	var p hromadabot.ValuePoint
+	id, rest, ok1 := strings.Cut(line, " ")
+	ind, rest, ok2 := strings.Cut(rest, " ")
+	value, at, ok3 := strings.Cut(rest, " ")
+	if !ok1 || !ok2 || !ok3 {
+		return p, errors.New("not four fields")
+	}
+	var err error
+	if p.ReportID, err = strconv.ParseInt(id, 10, 64); err != nil {
+		return p, err
+	}
+	if p.IndicatorID, err = strconv.Atoi(ind); err != nil {
+		return p, err
+	}
+	if p.Value, err = strconv.ParseFloat(value, 64); err != nil {
+		return p, err
+	}
+	p.At, err = parseTime(at)
+	return p, err
 }
 
 // CurrentReports returns the community's current report of every indicator
