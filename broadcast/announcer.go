@@ -7,7 +7,7 @@ import "context"
 // The jobs it stores are sent by the running bot's Service, like the
 // command line's.
 type Announcer struct {
-	// Store is where the jobs go; *sqlite.DB implements it.
+	// Store is where the jobs go; *sqldb.DB implements it.
 	Store JobStore
 }
 

@@ -36,14 +36,14 @@ type Sender interface {
 	Send(ctx context.Context, out bot.Outgoing) error
 }
 
-// JobStore is what making an announcement needs; *sqlite.DB implements it.
+// JobStore is what making an announcement needs; *sqldb.DB implements it.
 type JobStore interface {
 	Users(ctx context.Context, f hromadabot.UserFilter) ([]hromadabot.User, error)
 	CreateBroadcast(ctx context.Context, b *hromadabot.Broadcast, rs []hromadabot.Recipient) (created bool, err error)
 }
 
 // Store is what the scheduler and the engine need from the records
-// database; *sqlite.DB implements it.
+// database; *sqldb.DB implements it.
 type Store interface {
 	JobStore
 	BroadcastByKey(ctx context.Context, key string) (*hromadabot.Broadcast, error)

@@ -11,14 +11,14 @@ import (
 	"github.com/hromadabot/hromadabot/bot"
 	"github.com/hromadabot/hromadabot/broadcast"
 	"github.com/hromadabot/hromadabot/locales"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 )
 
 // friday is the default digest slot, Friday 18:00 in Kyiv.
 var friday = Kyiv(2026, time.November, 27, 18, 0, 0)
 
 // MustReportAll reports every indicator of the plan complete.
-func MustReportAll(tb testing.TB, db *sqlite.DB, communityID int64, ids ...int) {
+func MustReportAll(tb testing.TB, db *sqldb.DB, communityID int64, ids ...int) {
 	tb.Helper()
 	plan := db.DefaultPlan()
 	for _, ind := range plan.Indicators {
@@ -49,7 +49,7 @@ type Message struct {
 }
 
 // MustMessages returns the job's messages by user id.
-func MustMessages(tb testing.TB, db *sqlite.DB, job *hromadabot.Broadcast) map[int64]Message {
+func MustMessages(tb testing.TB, db *sqldb.DB, job *hromadabot.Broadcast) map[int64]Message {
 	tb.Helper()
 	rs, err := db.PendingRecipients(context.Background(), job.ID, 0, 1000)
 	if err != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/hromadabot/hromadabot/bot"
 	"github.com/hromadabot/hromadabot/broadcast"
 	"github.com/hromadabot/hromadabot/locales"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
@@ -53,14 +54,14 @@ func Kyiv(year int, month time.Month, day, hour, min, sec int) time.Time {
 }
 
 // MustOpenDB opens a fresh database file whose clock is clock.
-func MustOpenDB(tb testing.TB, clock broadcast.Clock) (*sqlite.DB, string) {
+func MustOpenDB(tb testing.TB, clock broadcast.Clock) (*sqldb.DB, string) {
 	tb.Helper()
 	path := filepath.Join(tb.TempDir(), "hromada.db")
 	return MustOpenDBAt(tb, path, clock), path
 }
 
 // MustOpenDBAt opens the database file at path, closed when the test ends.
-func MustOpenDBAt(tb testing.TB, path string, clock broadcast.Clock) *sqlite.DB {
+func MustOpenDBAt(tb testing.TB, path string, clock broadcast.Clock) *sqldb.DB {
 	tb.Helper()
 	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
@@ -88,7 +89,7 @@ func MustCatalog(tb testing.TB) *locales.Catalog {
 }
 
 // MustService builds a Service on db sending through snd on Telegram.
-func MustService(tb testing.TB, db *sqlite.DB, clock broadcast.Clock, snd broadcast.Sender, edit func(*broadcast.Config)) *broadcast.Service {
+func MustService(tb testing.TB, db *sqldb.DB, clock broadcast.Clock, snd broadcast.Sender, edit func(*broadcast.Config)) *broadcast.Service {
 	tb.Helper()
 	cfg := broadcast.Config{
 		Store: db, Senders: map[string]broadcast.Sender{hromadabot.PlatformTelegram: snd},
@@ -105,7 +106,7 @@ func MustService(tb testing.TB, db *sqlite.DB, clock broadcast.Clock, snd broadc
 }
 
 // MustCommunity adds a community by hand.
-func MustCommunity(tb testing.TB, db *sqlite.DB, name string) *hromadabot.Community {
+func MustCommunity(tb testing.TB, db *sqldb.DB, name string) *hromadabot.Community {
 	tb.Helper()
 	c := &hromadabot.Community{Name: name, Oblast: "Київська"}
 	if err := db.CreateCommunity(context.Background(), c, "cli"); err != nil {
@@ -116,13 +117,13 @@ func MustCommunity(tb testing.TB, db *sqlite.DB, name string) *hromadabot.Commun
 
 // MustUser creates a Telegram user with the role, community and
 // subscription given.
-func MustUser(tb testing.TB, db *sqlite.DB, id int, lang string, role hromadabot.Role, communityID int64, subscribed bool) *hromadabot.User {
+func MustUser(tb testing.TB, db *sqldb.DB, id int, lang string, role hromadabot.Role, communityID int64, subscribed bool) *hromadabot.User {
 	tb.Helper()
 	return MustPlatformUser(tb, db, hromadabot.PlatformTelegram, strconv.Itoa(id), lang, role, communityID, subscribed)
 }
 
 // MustPlatformUser is MustUser on any platform.
-func MustPlatformUser(tb testing.TB, db *sqlite.DB, platform, id, lang string, role hromadabot.Role, communityID int64, subscribed bool) *hromadabot.User {
+func MustPlatformUser(tb testing.TB, db *sqldb.DB, platform, id, lang string, role hromadabot.Role, communityID int64, subscribed bool) *hromadabot.User {
 	tb.Helper()
 	ctx := context.Background()
 	u, err := db.EnsureUser(ctx, platform, id, lang)
@@ -139,7 +140,7 @@ func MustPlatformUser(tb testing.TB, db *sqlite.DB, platform, id, lang string, r
 }
 
 // MustBlock marks the user as having blocked the bot.
-func MustBlock(tb testing.TB, db *sqlite.DB, u *hromadabot.User) {
+func MustBlock(tb testing.TB, db *sqldb.DB, u *hromadabot.User) {
 	tb.Helper()
 	u.Blocked = true
 	if err := db.UpdateUser(context.Background(), u, "cli"); err != nil {
@@ -148,7 +149,7 @@ func MustBlock(tb testing.TB, db *sqlite.DB, u *hromadabot.User) {
 }
 
 // MustReport stores a report on the community's indicator.
-func MustReport(tb testing.TB, db *sqlite.DB, communityID int64, indicator int, value float64) {
+func MustReport(tb testing.TB, db *sqldb.DB, communityID int64, indicator int, value float64) {
 	tb.Helper()
 	r := &hromadabot.Report{CommunityID: communityID, IndicatorID: indicator, Value: value, Source: hromadabot.SourceCLI}
 	if _, err := db.CreateReport(context.Background(), r, "cli"); err != nil {
@@ -158,7 +159,7 @@ func MustReport(tb testing.TB, db *sqlite.DB, communityID int64, indicator int, 
 
 // MustJob stores a job of n recipients, new users, and returns it with
 // their chat ids. now lets it send during quiet hours.
-func MustJob(tb testing.TB, db *sqlite.DB, n int, now bool) (*hromadabot.Broadcast, []string) {
+func MustJob(tb testing.TB, db *sqldb.DB, n int, now bool) (*hromadabot.Broadcast, []string) {
 	tb.Helper()
 	ctx := context.Background()
 	rs := make([]hromadabot.Recipient, n)
@@ -179,7 +180,7 @@ func MustJob(tb testing.TB, db *sqlite.DB, n int, now bool) (*hromadabot.Broadca
 }
 
 // MustProgress returns the job's progress.
-func MustProgress(tb testing.TB, db *sqlite.DB, id int64) *hromadabot.BroadcastProgress {
+func MustProgress(tb testing.TB, db *sqldb.DB, id int64) *hromadabot.BroadcastProgress {
 	tb.Helper()
 	p, err := db.BroadcastProgress(context.Background(), id)
 	if err != nil {

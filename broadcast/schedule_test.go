@@ -14,7 +14,7 @@ import (
 
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/broadcast"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 )
 
 // monday is the default reminder slot, Monday 10:00 in Kyiv.
@@ -42,14 +42,14 @@ func MustRedis(t *testing.T) (goredis.UniversalClient, string) {
 
 // silentCDTO makes a CDTO whose community has never reported: due a
 // reminder whatever else holds.
-func silentCDTO(t *testing.T, db *sqlite.DB, id int) *hromadabot.User {
+func silentCDTO(t *testing.T, db *sqldb.DB, id int) *hromadabot.User {
 	t.Helper()
 	c := MustCommunity(t, db, "Громада "+strconv.Itoa(id))
 	return MustUser(t, db, id, "uk", hromadabot.RoleCDTO, c.ID, false)
 }
 
 // jobs returns every stored job.
-func jobs(t *testing.T, db *sqlite.DB) []hromadabot.BroadcastProgress {
+func jobs(t *testing.T, db *sqldb.DB) []hromadabot.BroadcastProgress {
 	t.Helper()
 	all, err := db.Broadcasts(context.Background(), 100)
 	if err != nil {

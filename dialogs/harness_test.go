@@ -25,11 +25,12 @@ import (
 	"github.com/hromadabot/hromadabot/locales"
 	"github.com/hromadabot/hromadabot/storage/memory"
 	"github.com/hromadabot/hromadabot/storage/redis"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 var (
-	_ dialogs.Store      = (*sqlite.DB)(nil)
+	_ dialogs.Store      = (*sqldb.DB)(nil)
 	_ dialogs.StateStore = (*memory.StateStore)(nil)
 	_ dialogs.StateStore = (*redis.StateStore)(nil)
 )
@@ -133,7 +134,7 @@ func forEachStore(t *testing.T, test func(t *testing.T, w *world)) {
 // world is one test's bot: a real SQLite file, a state store and the engine.
 type world struct {
 	t       *testing.T
-	db      *sqlite.DB
+	db      *sqldb.DB
 	clock   *clock
 	loc     *locales.Catalog
 	backend stateBackend

@@ -19,6 +19,7 @@ import (
 	"github.com/hromadabot/hromadabot/httpserver"
 	"github.com/hromadabot/hromadabot/metrics"
 	"github.com/hromadabot/hromadabot/storage/redis"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
@@ -41,7 +42,7 @@ func mustNew(t *testing.T, checks map[string]func(context.Context) error, m http
 }
 
 // openDB opens a real SQLite file in the test's directory.
-func openDB(t *testing.T) *sqlite.DB {
+func openDB(t *testing.T) *sqldb.DB {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "hromada.db"))
 	if err != nil {

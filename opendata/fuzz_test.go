@@ -12,13 +12,14 @@ import (
 
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/opendata"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 // importDB is a real database with every community of Ukraine, opened
 // once per fuzz target (and per fuzzing worker): names then resolve, and
 // fail to, as they do in production.
-func importDB(f *testing.F) (*sqlite.DB, *hromadabot.Community) {
+func importDB(f *testing.F) (*sqldb.DB, *hromadabot.Community) {
 	f.Helper()
 	ctx := context.Background()
 	db, err := sqlite.Open(ctx, filepath.Join(f.TempDir(), "hromada.db"))
@@ -52,7 +53,7 @@ var rowPrefix = regexp.MustCompile(`^row ([0-9]+)(, column ("(?:[^"\\]|\\.)*"|[^
 // and checks the promises of an import: a bad file is refused with an
 // EINVALID error naming the row (and the column when it is about a cell)
 // and stores nothing; a file the parser accepts is stored whole.
-func checkImport(t *testing.T, db *sqlite.DB, name string, data []byte, community *hromadabot.Community) {
+func checkImport(t *testing.T, db *sqldb.DB, name string, data []byte, community *hromadabot.Community) {
 	ctx := context.Background()
 	before, err := db.AuditLog(ctx, 1)
 	if err != nil {

@@ -59,7 +59,7 @@ var informational = map[Layout]map[string]bool{
 
 var yearColumn = regexp.MustCompile(`^20[0-9]{2}$`)
 
-// Resolver finds what an import file refers to; storage's *sqlite.DB
+// Resolver finds what an import file refers to; storage's *sqldb.DB
 // satisfies it.
 type Resolver interface {
 	// FindCommunity resolves an id, a KATOTTG code or a name.

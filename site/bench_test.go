@@ -9,13 +9,14 @@ import (
 
 	"github.com/hromadabot/hromadabot/chart"
 	"github.com/hromadabot/hromadabot/site"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 	dbfixture "github.com/hromadabot/hromadabot/storage/sqlite/fixture"
 )
 
 // benchSite is the site over a fixture: national unless -short. The
 // fixture is opened read as it is: the site writes nothing.
-func benchSite(b *testing.B) (*site.Site, *sqlite.DB) {
+func benchSite(b *testing.B) (*site.Site, *sqldb.DB) {
 	b.Helper()
 	scale := dbfixture.National
 	if testing.Short() {

@@ -20,6 +20,7 @@ import (
 	"github.com/hromadabot/hromadabot/chart"
 	"github.com/hromadabot/hromadabot/locales"
 	"github.com/hromadabot/hromadabot/site"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
@@ -29,7 +30,7 @@ var testNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 // fixture is a database of every community with reports from a few, and
 // the site over it.
 type fixture struct {
-	db     *sqlite.DB
+	db     *sqldb.DB
 	site   *site.Site
 	server *httptest.Server
 	// bucha, lviv and irpin reported; the rest did not.

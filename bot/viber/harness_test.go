@@ -20,6 +20,7 @@ import (
 	"github.com/hromadabot/hromadabot/bot"
 	"github.com/hromadabot/hromadabot/bot/viber"
 	"github.com/hromadabot/hromadabot/bot/vibertest"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
@@ -138,7 +139,7 @@ type env struct {
 	hook  *httptest.Server
 	mux   *http.ServeMux
 	ch    *viber.Channel
-	db    *sqlite.DB
+	db    *sqldb.DB
 	clock *clock
 	watch *hookWatch
 	h     *recorder

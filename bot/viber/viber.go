@@ -68,7 +68,7 @@ const (
 )
 
 // Files keeps the files the channel downloads (a CDTO's evidence) and the
-// pictures it serves; *sqlite.DB implements it.
+// pictures it serves; *sqldb.DB implements it.
 type Files interface {
 	PutFile(ctx context.Context, f *hromadabot.File) error
 	File(ctx context.Context, id string) (*hromadabot.File, error)

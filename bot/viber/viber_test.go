@@ -13,12 +13,13 @@ import (
 	"github.com/hromadabot/hromadabot/bot"
 	"github.com/hromadabot/hromadabot/bot/viber"
 	"github.com/hromadabot/hromadabot/bot/vibertest"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 var _ bot.Transport = (*viber.Channel)(nil)
 var _ http.Handler = (*viber.Channel)(nil)
-var _ viber.Files = (*sqlite.DB)(nil)
+var _ viber.Files = (*sqldb.DB)(nil)
 
 // TestNew checks the configuration before any call and the token with
 // get_account_info.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
@@ -33,7 +34,7 @@ func checkYear(y int) error {
 }
 
 // openDB opens (and, on first use, creates and migrates) the database.
-func openDB(ctx context.Context, path string) (*sqlite.DB, error) {
+func openDB(ctx context.Context, path string) (*sqldb.DB, error) {
 	db, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -43,7 +44,7 @@ func openDB(ctx context.Context, path string) (*sqlite.DB, error) {
 
 // openCommunity opens the database and resolves --community, for the
 // commands about one community; the caller closes the database.
-func openCommunity(ctx context.Context, path, ref string) (*sqlite.DB, *hromadabot.Community, error) {
+func openCommunity(ctx context.Context, path, ref string) (*sqldb.DB, *hromadabot.Community, error) {
 	db, err := openDB(ctx, path)
 	if err != nil {
 		return nil, nil, err
@@ -57,7 +58,7 @@ func openCommunity(ctx context.Context, path, ref string) (*sqlite.DB, *hromadab
 }
 
 // findCommunity resolves --community: an id, a KATOTTG code or a name.
-func findCommunity(ctx context.Context, db *sqlite.DB, ref string) (*hromadabot.Community, error) {
+func findCommunity(ctx context.Context, db *sqldb.DB, ref string) (*hromadabot.Community, error) {
 	c, err := db.FindCommunity(ctx, ref)
 	if err != nil {
 		return nil, onFlag("--community", err)

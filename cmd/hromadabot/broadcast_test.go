@@ -6,11 +6,11 @@ import (
 	"testing"
 
 	"github.com/hromadabot/hromadabot"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 )
 
 // withAudience adds two CDTOs and a subscribed resident, in Bucha and Irpin.
-func withAudience(t *testing.T, c *cli) *sqlite.DB {
+func withAudience(t *testing.T, c *cli) *sqldb.DB {
 	t.Helper()
 	ctx := context.Background()
 	db := c.open()

@@ -19,7 +19,7 @@ import (
 	"github.com/hromadabot/hromadabot/dialogs"
 	"github.com/hromadabot/hromadabot/locales"
 	"github.com/hromadabot/hromadabot/storage/memory"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 )
 
 // demoUser is who the demo's console user is: the CDTO of demoCommunity,
@@ -90,7 +90,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 // serveDemoSite serves the public web site over the demo's database at
 // addr, or at another free port of its host when addr is taken, and
 // returns the address it took.
-func serveDemoSite(ctx context.Context, db *sqlite.DB, addr string) (stop func(), bound string, err error) {
+func serveDemoSite(ctx context.Context, db *sqldb.DB, addr string) (stop func(), bound string, err error) {
 	loc, err := locales.New()
 	if err != nil {
 		return nil, "", err
@@ -132,7 +132,7 @@ const demoIntro = `hromadabot — демо в терміналі.
 
 // seedDemo loads every community, the demo reports and the demo CDTO, and
 // returns the CDTO's community.
-func seedDemo(ctx context.Context, db *sqlite.DB) (*hromadabot.Community, error) {
+func seedDemo(ctx context.Context, db *sqldb.DB) (*hromadabot.Community, error) {
 	all, err := hromadabot.Hromadas()
 	if err != nil {
 		return nil, err
@@ -204,7 +204,7 @@ func cmdConsole(ctx context.Context, e *env, args []string) error {
 // chat runs the dialogs on db with in-memory dialog state, in a console
 // as the given user. An admin's /broadcast stores its job in db, where the
 // bot running on the same database sends it; the console sends nothing.
-func chat(ctx context.Context, e *env, db *sqlite.DB, platform, userID string, admins []string) error {
+func chat(ctx context.Context, e *env, db *sqldb.DB, platform, userID string, admins []string) error {
 	loc, err := locales.New()
 	if err != nil {
 		return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/hromadabot/hromadabot"
 	main "github.com/hromadabot/hromadabot/cmd/hromadabot"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
@@ -173,7 +174,7 @@ func TestConsole(t *testing.T) {
 }
 
 // mustCDTO makes the Telegram user the CDTO of the community ref finds.
-func mustCDTO(t *testing.T, db *sqlite.DB, userID, ref string) *hromadabot.User {
+func mustCDTO(t *testing.T, db *sqldb.DB, userID, ref string) *hromadabot.User {
 	t.Helper()
 	ctx := context.Background()
 	u, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, userID, hromadabot.LangUK)

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	main "github.com/hromadabot/hromadabot/cmd/hromadabot"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
@@ -124,7 +125,7 @@ func (c *cli) write(name, content string) string {
 }
 
 // open opens the test's database for assertions; it is closed at cleanup.
-func (c *cli) open() *sqlite.DB {
+func (c *cli) open() *sqldb.DB {
 	c.t.Helper()
 	db, err := sqlite.Open(context.Background(), c.db)
 	if err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/hromadabot/hromadabot/site"
 	"github.com/hromadabot/hromadabot/storage/memory"
 	"github.com/hromadabot/hromadabot/storage/redis"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
@@ -86,7 +87,7 @@ type Main struct {
 	Config Config
 	Log    *slog.Logger
 
-	DB     *sqlite.DB
+	DB     *sqldb.DB
 	States dialogs.StateStore
 	Engine *dialogs.Engine
 	// Telegram and Viber are the channels the configuration enables, nil
@@ -444,7 +445,7 @@ func (m *Main) Close() error {
 
 // openSite returns the public web site over the records, its links and
 // shared cards under the public URL when there is one.
-func openSite(db *sqlite.DB, loc *locales.Catalog, publicURL string, log *slog.Logger) (*site.Site, error) {
+func openSite(db *sqldb.DB, loc *locales.Catalog, publicURL string, log *slog.Logger) (*site.Site, error) {
 	s, err := site.New(site.Config{Records: db, Locales: loc, ScoreCard: chart.ScoreCard, ScoreCardSVG: chart.ScoreCardSVG, BaseURL: publicURL, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("PUBLIC_URL: %w", err)

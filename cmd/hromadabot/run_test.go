@@ -17,6 +17,7 @@ import (
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot/telegramtest"
 	main "github.com/hromadabot/hromadabot/cmd/hromadabot"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
@@ -170,7 +171,7 @@ func (c *convo) expect(parts ...string) telegramtest.Message {
 }
 
 // openDB opens the bot's database alongside the running bot.
-func openDB(t *testing.T, env map[string]string) *sqlite.DB {
+func openDB(t *testing.T, env map[string]string) *sqldb.DB {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), env["DATABASE_PATH"])
 	if err != nil {
@@ -229,7 +230,7 @@ func TestRunResident(t *testing.T) {
 
 // becomeCDTO makes the person the CDTO of Бучанська through an invite code
 // created in storage, and returns the community's id.
-func becomeCDTO(t *testing.T, c *convo, env map[string]string) (*sqlite.DB, int64) {
+func becomeCDTO(t *testing.T, c *convo, env map[string]string) (*sqldb.DB, int64) {
 	t.Helper()
 	c.send("/start")
 	c.expect("Вітаю!")

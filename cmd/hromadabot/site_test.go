@@ -24,6 +24,7 @@ import (
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/locales"
 	"github.com/hromadabot/hromadabot/opendata"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
@@ -105,7 +106,7 @@ func newSiteCLI(t *testing.T) *siteCLI {
 
 // siteServer serves the site over the command line's database, as run
 // and demo do.
-func siteServer(t *testing.T, dbPath string) (*httptest.Server, *sqlite.DB, *locales.Catalog) {
+func siteServer(t *testing.T, dbPath string) (*httptest.Server, *sqldb.DB, *locales.Catalog) {
 	t.Helper()
 	db, err := sqlite.Open(context.Background(), dbPath)
 	if err != nil {
@@ -144,7 +145,7 @@ func siteGet(t *testing.T, srv *httptest.Server, path string) (*http.Response, [
 
 // siteYears are the plan's years, which the site offers; defaultYear the
 // one it shows unasked: the current year, or the nearest the plan has.
-func siteYears(t *testing.T, db *sqlite.DB) (years []int, defaultYear int) {
+func siteYears(t *testing.T, db *sqldb.DB) (years []int, defaultYear int) {
 	years = db.DefaultPlan().Indicators[0].Targets.Years()
 	cur := hromadabot.CurrentYear(time.Now())
 	return years, min(max(cur, years[0]), years[len(years)-1])

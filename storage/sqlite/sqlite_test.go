@@ -6,25 +6,38 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/storage"
+	"github.com/hromadabot/hromadabot/storage/recordtest"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
-// MustOpenDB opens a fresh database file in a temporary directory, closed
-// when the test ends, with its clock set to a fixed time the test controls.
-func MustOpenDB(tb testing.TB) (*sqlite.DB, *Clock) {
-	tb.Helper()
-	return MustOpenDBAt(tb, filepath.Join(tb.TempDir(), "hromada.db"))
+// engine opens SQLite files in the test's temporary directory.
+type engine struct {
+	paths sync.Map // storage.Records → its file
 }
 
-// MustOpenDBAt opens the database file at path.
-func MustOpenDBAt(tb testing.TB, path string) (*sqlite.DB, *Clock) {
+func (e *engine) Open(tb testing.TB) storage.Records {
+	tb.Helper()
+	return e.openAt(tb, filepath.Join(tb.TempDir(), "hromada.db"))
+}
+
+func (e *engine) Reopen(tb testing.TB, db storage.Records) storage.Records {
+	tb.Helper()
+	return e.openAt(tb, e.path(tb, db))
+}
+
+func (e *engine) Raw(tb testing.TB, db storage.Records) recordtest.Raw {
+	tb.Helper()
+	return MustOpenRaw(tb, e.path(tb, db))
+}
+
+func (e *engine) openAt(tb testing.TB, path string) storage.Records {
 	tb.Helper()
 	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
@@ -35,137 +48,34 @@ func MustOpenDBAt(tb testing.TB, path string) (*sqlite.DB, *Clock) {
 			tb.Errorf("close: %v", err)
 		}
 	})
-	clock := &Clock{t: time.Date(2025, 6, 2, 9, 0, 0, 0, time.UTC)}
-	db.Now = clock.Now
-	return db, clock
+	e.paths.Store(storage.Records(db), path)
+	return db
 }
 
-// Clock is a settable time source for db.Now.
-type Clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock forward by d.
-func (c *Clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// MustCreateCommunity adds a community by hand.
-func MustCreateCommunity(tb testing.TB, db *sqlite.DB, name, oblast string) *hromadabot.Community {
+func (e *engine) path(tb testing.TB, db storage.Records) string {
 	tb.Helper()
-	c := &hromadabot.Community{Name: name, Oblast: oblast}
-	if err := db.CreateCommunity(context.Background(), c, "cli"); err != nil {
-		tb.Fatalf("create community %s: %v", name, err)
+	p, ok := e.paths.Load(db)
+	if !ok {
+		tb.Fatal("not a store this engine opened")
 	}
-	return c
+	return p.(string)
 }
 
-// MustEnsureUser creates a Telegram user.
-func MustEnsureUser(tb testing.TB, db *sqlite.DB, platformID string) *hromadabot.User {
-	tb.Helper()
-	u, err := db.EnsureUser(context.Background(), hromadabot.PlatformTelegram, platformID, "uk")
-	if err != nil {
-		tb.Fatalf("ensure user: %v", err)
-	}
-	return u
+// TestRecords runs the record store conformance suite on SQLite.
+func TestRecords(t *testing.T) {
+	recordtest.Run(t, &engine{})
 }
 
-// MustMakeCDTO makes the user a CDTO of the community.
-func MustMakeCDTO(tb testing.TB, db *sqlite.DB, u *hromadabot.User, communityID int64) {
+// MustOpenDB opens a fresh database file in a temporary directory.
+func MustOpenDB(tb testing.TB) (storage.Records, *recordtest.Clock) {
 	tb.Helper()
-	u.Role, u.CommunityID = hromadabot.RoleCDTO, communityID
-	if err := db.UpdateUser(context.Background(), u, "cli"); err != nil {
-		tb.Fatalf("update user: %v", err)
-	}
+	return recordtest.MustOpenDB(tb, &engine{})
 }
 
-// MustLoadHromadas loads the national registry.
-func MustLoadHromadas(tb testing.TB, db *sqlite.DB) []hromadabot.Community {
+// MustOpenDBAt opens the database file at path, closed when the test ends.
+func MustOpenDBAt(tb testing.TB, path string) storage.Records {
 	tb.Helper()
-	cs, err := hromadabot.Hromadas()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := db.LoadHromadas(context.Background(), cs, "cli"); err != nil {
-		tb.Fatalf("load hromadas: %v", err)
-	}
-	return cs
-}
-
-// RunConcurrently calls f(0) … f(n-1) from n goroutines at once and fails
-// the test with the first error.
-func RunConcurrently(tb testing.TB, n int, f func(i int) error) {
-	tb.Helper()
-	errs := make([]error, n)
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = f(i)
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
-		tb.Fatal(err)
-	}
-}
-
-// AssertSameIDs fails unless every id is the first, non-zero one.
-func AssertSameIDs(tb testing.TB, ids []int64) {
-	tb.Helper()
-	for i, id := range ids {
-		if id == 0 || id != ids[0] {
-			tb.Fatalf("call %d got id %d, want %d like the first (all %v)", i, id, ids[0], ids)
-		}
-	}
-}
-
-// AssertError fails unless err is a *hromadabot.Error with the code and reason.
-func AssertError(tb testing.TB, err error, code, reason string) {
-	tb.Helper()
-	if err == nil {
-		tb.Fatalf("error = nil, want %s/%s", code, reason)
-	}
-	if got := hromadabot.ErrorCode(err); got != code {
-		tb.Fatalf("error code = %q (%v), want %q", got, err, code)
-	}
-	if got := hromadabot.ErrorReason(err); got != reason {
-		tb.Fatalf("error reason = %q (%v), want %q", got, err, reason)
-	}
-}
-
-// AuditCount returns the number of audit rows.
-func AuditCount(tb testing.TB, db *sqlite.DB) int {
-	tb.Helper()
-	es, err := db.AuditLog(context.Background(), 1_000_000)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return len(es)
-}
-
-// LastAudit returns the newest audit row.
-func LastAudit(tb testing.TB, db *sqlite.DB) hromadabot.AuditEntry {
-	tb.Helper()
-	es, err := db.AuditLog(context.Background(), 1)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if len(es) == 0 {
-		tb.Fatal("audit log is empty")
-	}
-	return es[0]
+	return (&engine{}).openAt(tb, path)
 }
 
 func TestOpen(t *testing.T) {
@@ -180,7 +90,7 @@ func TestOpen(t *testing.T) {
 		if got := db.DefaultPlan(); !reflect.DeepEqual(got, want) {
 			t.Fatalf("stored default plan differs from hromadabot.DefaultPlan():\n got %+v\nwant %+v", got.Indicators[0], want.Indicators[0])
 		}
-		e := LastAudit(t, db)
+		e := recordtest.LastAudit(t, db)
 		if e.Action != "plan.seed" || e.Actor != "system" {
 			t.Fatalf("last audit = %+v, want plan.seed by system", e)
 		}
@@ -200,7 +110,7 @@ func TestOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		db2, _ := MustOpenDBAt(t, path)
+		db2 := MustOpenDBAt(t, path)
 		if n, err := db2.CountCommunities(ctx); err != nil || n != 1 {
 			t.Fatalf("communities after reopen = %d, %v; want 1", n, err)
 		}
@@ -283,11 +193,11 @@ func TestFormatError(t *testing.T) {
 		}
 	})
 	t.Run("OKUniqueIsConflict", func(t *testing.T) {
-		AssertError(t, sqlite.FormatError(unique), hromadabot.ECONFLICT, "conflict")
+		recordtest.AssertError(t, sqlite.FormatError(unique), hromadabot.ECONFLICT, "conflict")
 	})
 	t.Run("OKWrappedUniqueIsConflict", func(t *testing.T) {
 		err := sqlite.FormatError(errors.Join(errors.New("insert"), unique))
-		AssertError(t, err, hromadabot.ECONFLICT, "conflict")
+		recordtest.AssertError(t, err, hromadabot.ECONFLICT, "conflict")
 		if strings.Contains(err.Error(), "UNIQUE") {
 			t.Fatalf("driver message leaked: %v", err)
 		}
@@ -300,15 +210,13 @@ func TestFormatError(t *testing.T) {
 	})
 }
 
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
 // TestEventQueriesUseIndexes: what runs for every event or report reads a
 // few rows through an index; a scan would grow with millions of reports.
 func TestEventQueriesUseIndexes(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hromada.db")
 	MustOpenDBAt(t, path)
 	raw := MustOpenRaw(t, path)
-	for name, q := range sqlite.EventQueries {
+	for name, q := range sqldb.EventQueries() {
 		t.Run(name, func(t *testing.T) {
 			// The plan is made before values are bound; any will do.
 			args := make([]any, strings.Count(q, "?"))
@@ -338,5 +246,28 @@ func TestEventQueriesUseIndexes(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestValueHistoryReadsTheIndexOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "hromada.db")
+	MustOpenDBAt(t, path)
+	rows, err := MustOpenRaw(t, path).Query(`EXPLAIN QUERY PLAN `+sqlite.SelectValueHistory, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	joined := strings.Join(plan, "; ")
+	if !strings.Contains(joined, "SEARCH reports USING COVERING INDEX reports_community_history") || strings.Contains(joined, "SCAN") {
+		t.Fatalf("query plan %q, want a search of the covering index alone", plan)
 	}
 }

@@ -1,23 +1,21 @@
-package sqlite_test
+package recordtest
 
 import (
 	"context"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
+	"github.com/hromadabot/hromadabot/storage"
 )
 
-func TestCreateInvite(t *testing.T) {
+func testCreateInvite(t *testing.T, e Engine) {
 	ctx := context.Background()
 
 	t.Run("OKStoredHashed", func(t *testing.T) {
-		path := filepath.Join(t.TempDir(), "hromada.db")
-		db, clock := MustOpenDBAt(t, path)
+		db, clock := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		code, err := db.CreateInvite(ctx, c.ID, "telegram:1")
 		if err != nil {
@@ -26,7 +24,7 @@ func TestCreateInvite(t *testing.T) {
 		if !regexp.MustCompile(`^[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}$`).MatchString(code) {
 			t.Fatalf("code %q", code)
 		}
-		raw := MustOpenRaw(t, path)
+		raw := e.Raw(t, db)
 		var hash, createdBy string
 		var expires time.Time
 		if err := raw.QueryRow(`SELECT code_hash, created_by, expires_at FROM invites`).Scan(&hash, &createdBy, &expires); err != nil {
@@ -49,7 +47,7 @@ func TestCreateInvite(t *testing.T) {
 	})
 
 	t.Run("OKCodesDiffer", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		a, _ := db.CreateInvite(ctx, c.ID, "cli")
 		b, _ := db.CreateInvite(ctx, c.ID, "cli")
@@ -59,17 +57,17 @@ func TestCreateInvite(t *testing.T) {
 	})
 
 	t.Run("ErrUnknownCommunity", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		_, err := db.CreateInvite(ctx, 5, "cli")
 		AssertError(t, err, hromadabot.ENOTFOUND, "community_not_found")
 	})
 }
 
-func TestAcceptInvite(t *testing.T) {
+func testAcceptInvite(t *testing.T, e Engine) {
 	ctx := context.Background()
 
-	setup := func(t *testing.T) (*sqlite.DB, *Clock, *hromadabot.Community, string, *hromadabot.User) {
-		db, clock := MustOpenDB(t)
+	setup := func(t *testing.T) (storage.Records, *Clock, *hromadabot.Community, string, *hromadabot.User) {
+		db, clock := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		code, err := db.CreateInvite(ctx, c.ID, "cli")
 		if err != nil {
@@ -115,15 +113,15 @@ func TestAcceptInvite(t *testing.T) {
 
 	for _, tc := range []struct {
 		name, reason string
-		prepare      func(t *testing.T, db *sqlite.DB, clock *Clock, code string) string
+		prepare      func(t *testing.T, db storage.Records, clock *Clock, code string) string
 	}{
-		{"ErrUnknown", "invite_unknown", func(t *testing.T, _ *sqlite.DB, _ *Clock, _ string) string { return "AAAA-BBBB-CCCC" }},
-		{"ErrEmpty", "invite_unknown", func(t *testing.T, _ *sqlite.DB, _ *Clock, _ string) string { return "" }},
-		{"ErrExpired", "invite_expired", func(t *testing.T, _ *sqlite.DB, clock *Clock, code string) string {
+		{"ErrUnknown", "invite_unknown", func(t *testing.T, _ storage.Records, _ *Clock, _ string) string { return "AAAA-BBBB-CCCC" }},
+		{"ErrEmpty", "invite_unknown", func(t *testing.T, _ storage.Records, _ *Clock, _ string) string { return "" }},
+		{"ErrExpired", "invite_expired", func(t *testing.T, _ storage.Records, clock *Clock, code string) string {
 			clock.Add(hromadabot.InviteTTL)
 			return code
 		}},
-		{"ErrUsed", "invite_used", func(t *testing.T, db *sqlite.DB, _ *Clock, code string) string {
+		{"ErrUsed", "invite_used", func(t *testing.T, db storage.Records, _ *Clock, code string) string {
 			first := MustEnsureUser(t, db, "41")
 			if _, err := db.AcceptInvite(ctx, code, first.ID); err != nil {
 				t.Fatal(err)

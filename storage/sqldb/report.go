@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"cmp"
@@ -26,7 +26,8 @@ const (
 
 	sqlInsertReport = `
 INSERT INTO reports (community_id, indicator_id, value, comment, evidence, reporter_id, source, created_at, dedup_key)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id`
 
 	sqlSelectCurrentValue = `
 SELECT value FROM current_values WHERE community_id = ? AND indicator_id = ?`
@@ -87,7 +88,7 @@ func (db *DB) CreateReport(ctx context.Context, r *hromadabot.Report, actor stri
 	c := *r
 	c.CreatedAt = tx.now
 	if old, err = createReport(ctx, tx, &c, nil, actor); err != nil {
-		return nil, FormatError(err)
+		return nil, db.formatError(err)
 	}
 	if err := tx.commit(); err != nil {
 		return nil, err
@@ -117,13 +118,13 @@ func (db *DB) CreateReports(ctx context.Context, rs []hromadabot.Report, actor s
 		case r.CreatedAt.IsZero():
 			r.CreatedAt = tx.now
 		case r.CreatedAt.After(tx.now):
-			return rowError(i, hromadabot.FieldErrorf("created_at", "report_time_future",
+			return tx.db.rowError(i, hromadabot.FieldErrorf("created_at", "report_time_future",
 				"report time %s is in the future", r.CreatedAt.UTC().Format(time.RFC3339)))
 		default:
 			r.CreatedAt = r.CreatedAt.UTC().Truncate(time.Millisecond)
 		}
 		if _, err := createReport(ctx, tx, r, plans, actor); err != nil {
-			return rowError(i, err)
+			return tx.db.rowError(i, err)
 		}
 	}
 	if err := tx.commit(); err != nil {
@@ -174,14 +175,10 @@ func createReport(ctx context.Context, tx *txn, r *hromadabot.Report, plans map[
 	if err != nil {
 		return nil, err
 	}
-	res, err := tx.ExecContext(ctx, sqlInsertReport,
+	if err := tx.QueryRowContext(ctx, sqlInsertReport,
 		r.CommunityID, r.IndicatorID, r.Value, r.Comment, r.Evidence, nullID(r.ReporterID),
 		r.Source, formatTime(r.CreatedAt), r.DedupKey,
-	)
-	if err != nil {
-		return nil, fmt.Errorf("insert report: %w", err)
-	}
-	if r.ID, err = res.LastInsertId(); err != nil {
+	).Scan(&r.ID); err != nil {
 		return nil, fmt.Errorf("insert report: %w", err)
 	}
 	r.RetractedAt = nil
@@ -320,7 +317,7 @@ func (db *DB) RetractLastReport(ctx context.Context, reporterID int64) (*hromada
 
 	r, err := retractLastReport(ctx, tx, reporterID)
 	if err != nil {
-		return nil, FormatError(err)
+		return nil, db.formatError(err)
 	}
 	return r, tx.commit()
 }
@@ -396,16 +393,6 @@ func (db *DB) LatestReports(ctx context.Context) ([]hromadabot.Report, error) {
 	return rs, nil
 }
 
-// sqlSelectValueHistory reads a community's history as one text, a line
-// per report ("id indicator value time"), oldest first: through
-// database/sql every row costs microseconds, and a community with three
-// years of weekly reports has 3,600. Every column is in
-// reports_community_history, so the table itself is not read, in the
-// index's order of time; %.17g keeps every bit of a value.
-const sqlSelectValueHistory = `
-SELECT COALESCE(group_concat(printf('%d %d %.17g %s', id, indicator_id, value, created_at), char(10)), '')
-FROM reports WHERE community_id = ? AND retracted_at IS NULL`
-
 const sqlSelectCommunityCurrentReports = `
 SELECT ` + reportColumns + ` FROM reports
 WHERE id IN (SELECT report_id FROM current_values WHERE community_id = ?)
@@ -413,10 +400,14 @@ ORDER BY indicator_id`
 
 // ValueHistory returns the values of the community's reports that are not
 // retracted, oldest first. A community's page reads its whole history on
-// every change, so each line of the text is parsed in place.
+// every change, so the engine's query (Engine.ValueHistory) packs it into
+// one text, a line per report ("id indicator value time", the time in
+// timeLayout, the value with every bit): through database/sql every row
+// costs microseconds, and a community with three years of weekly reports
+// has 3,600. Each line is parsed in place.
 func (db *DB) ValueHistory(ctx context.Context, communityID int64) ([]hromadabot.ValuePoint, error) {
 	var text string
-	if err := db.read.QueryRowContext(ctx, sqlSelectValueHistory, communityID).Scan(&text); err != nil {
+	if err := db.read.QueryRowContext(ctx, db.engine.ValueHistory, communityID).Scan(&text); err != nil {
 		return nil, fmt.Errorf("select value history: %w", err)
 	}
 	if text == "" {
@@ -438,7 +429,7 @@ func (db *DB) ValueHistory(ctx context.Context, communityID int64) ([]hromadabot
 	return out, nil
 }
 
-// parseValuePoint reads a line of sqlSelectValueHistory: id, indicator,
+// parseValuePoint reads a line of the value history: id, indicator,
 // value and time, separated by spaces.
 func parseValuePoint(line string) (hromadabot.ValuePoint, error) {
 	var p hromadabot.ValuePoint

@@ -1,4 +1,4 @@
-package sqlite_test
+package sqldb_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 	"github.com/hromadabot/hromadabot/storage/sqlite/fixture"
 )
@@ -53,7 +54,7 @@ func fixturePath(b *testing.B, s fixture.Scale) string {
 }
 
 // openFixture opens a fixture with the benchmark clock.
-func openFixture(b *testing.B, path string) *sqlite.DB {
+func openFixture(b *testing.B, path string) *sqldb.DB {
 	b.Helper()
 	db, err := sqlite.Open(context.Background(), path)
 	if err != nil {
@@ -65,7 +66,7 @@ func openFixture(b *testing.B, path string) *sqlite.DB {
 }
 
 // communityIDs returns the ids of the fixture's communities.
-func communityIDs(b *testing.B, db *sqlite.DB) []int64 {
+func communityIDs(b *testing.B, db *sqldb.DB) []int64 {
 	b.Helper()
 	cs, err := db.Communities(context.Background())
 	if err != nil {

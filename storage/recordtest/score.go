@@ -1,13 +1,11 @@
-package sqlite_test
+package recordtest
 
 import (
 	"context"
 	"math"
 	"testing"
-	"time"
 
 	"github.com/hromadabot/hromadabot"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
@@ -16,11 +14,11 @@ func near(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
 // indicators add up to 767 %, and the 7 yes/no indicators are due in 2025.
 const defaultDue2025 = 7.67 + 7
 
-func TestScore(t *testing.T) {
+func testScore(t *testing.T, e Engine) {
 	ctx := context.Background()
 
 	t.Run("OKNoReports", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		s, err := db.Score(ctx, c.ID, 2025)
 		if err != nil {
@@ -32,7 +30,7 @@ func TestScore(t *testing.T) {
 	})
 
 	t.Run("OKFromCurrentValues", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		MustCreateReport(t, db, c.ID, 1, 20, 0)
 		MustCreateReport(t, db, c.ID, 1, 50, 0) // the latest counts
@@ -53,7 +51,7 @@ func TestScore(t *testing.T) {
 	})
 
 	t.Run("OKOwnTargetsChangeScore", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		MustCreateReport(t, db, c.ID, 1, 50, 0)
 		before, _ := db.Score(ctx, c.ID, 2025)
@@ -80,7 +78,7 @@ func TestScore(t *testing.T) {
 	})
 
 	t.Run("OKRetractedNotCounted", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		u := MustEnsureUser(t, db, "1")
 		MustMakeCDTO(t, db, u, c.ID)
@@ -94,24 +92,24 @@ func TestScore(t *testing.T) {
 	})
 
 	t.Run("ErrUnknownCommunity", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		_, err := db.Score(ctx, 7, 2025)
 		AssertError(t, err, hromadabot.ENOTFOUND, "community_not_found")
 	})
 
 	t.Run("ErrYear", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		_, err := db.Score(ctx, c.ID, 0)
 		AssertError(t, err, hromadabot.EINVALID, "year_invalid")
 	})
 }
 
-func TestRanking(t *testing.T) {
+func testRanking(t *testing.T, e Engine) {
 	ctx := context.Background()
 
 	t.Run("OKTiesShareRank", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		irpin := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 		bucha := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		hostomel := MustCreateCommunity(t, db, "Гостомельська", "Київська")
@@ -146,71 +144,8 @@ func TestRanking(t *testing.T) {
 		}
 	})
 
-	// rankedOne opens a database with two communities, reports on the first
-	// and returns the ranking computed then.
-	rankedOne := func(t *testing.T) (db *sqlite.DB, clock *Clock, a, b *hromadabot.Community, first hromadabot.Ranking) {
-		t.Helper()
-		db, clock = MustOpenDB(t)
-		a = MustCreateCommunity(t, db, "Бучанська", "Київська")
-		b = MustCreateCommunity(t, db, "Ірпінська", "Київська")
-		MustCreateReport(t, db, a.ID, 1, 50, 0)
-		first, err := db.Ranking(ctx, 2025)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db, clock, a, b, first
-	}
-
-	t.Run("OKCachedForASecond", func(t *testing.T) {
-		db, clock, a, b, first := rankedOne(t)
-		again, err := db.Ranking(ctx, 2025)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if &again[0] != &first[0] {
-			t.Fatal("ranking computed again within the second")
-		}
-		if again[0].CommunityID != a.ID || again[0].Rank != 1 {
-			t.Fatalf("ranking before the write = %+v", again)
-		}
-		// A report shows a second later at the latest, however many follow
-		// it; until then callers get the same ranking.
-		MustCreateReport(t, db, b.ID, 1, 80, 0)
-		clock.Add(999 * time.Millisecond)
-		if same, err := db.Ranking(ctx, 2025); err != nil || &same[0] != &first[0] {
-			t.Fatalf("ranking computed again within the second after a write (%v)", err)
-		}
-		clock.Add(time.Millisecond)
-		after, err := db.Ranking(ctx, 2025)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if after[0].CommunityID != b.ID || after[1].CommunityID != a.ID {
-			t.Fatalf("ranking after the write = %+v, want Ірпінська first", after)
-		}
-	})
-
-	t.Run("OKComputedAgainBeforeItExpires", func(t *testing.T) {
-		db, clock, _, b, first := rankedOne(t)
-		MustCreateReport(t, db, b.ID, 1, 80, 0)
-		// In use three quarters of a second on, the ranking is still the
-		// one computed, and a new one is computed in the background.
-		clock.Add(800 * time.Millisecond)
-		if same, err := db.Ranking(ctx, 2025); err != nil || &same[0] != &first[0] {
-			t.Fatalf("a caller waited for the ranking before it expired (%v)", err)
-		}
-		db.WaitBackground()
-		next, err := db.Ranking(ctx, 2025)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if next[0].CommunityID != b.ID {
-			t.Fatalf("ranking after the background computation = %+v, want Ірпінська first", next)
-		}
-	})
-
 	t.Run("OKOwnTargets", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		a := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		b := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 		for _, c := range []*hromadabot.Community{a, b} {
@@ -235,7 +170,7 @@ func TestRanking(t *testing.T) {
 	})
 
 	t.Run("OKNational", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		MustLoadHromadas(t, db)
 		r, err := db.Ranking(ctx, 2025)
 		if err != nil {
@@ -247,7 +182,7 @@ func TestRanking(t *testing.T) {
 	})
 
 	t.Run("ErrYear", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		_, err := db.Ranking(ctx, 3000)
 		AssertError(t, err, hromadabot.EINVALID, "year_invalid")
 	})

@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -71,7 +71,7 @@ func (db *DB) EnsureUser(ctx context.Context, platform, platformID, language str
 
 	u, err := ensureUser(ctx, tx, platform, platformID, hromadabot.NormalizeLanguage(language))
 	if err != nil {
-		return nil, FormatError(err)
+		return nil, db.formatError(err)
 	}
 	if err := tx.commit(); err != nil {
 		return nil, err
@@ -222,7 +222,7 @@ func (db *DB) UpdateUser(ctx context.Context, u *hromadabot.User, actor string) 
 	defer tx.Rollback()
 
 	if err := updateUser(ctx, tx, u, actor); err != nil {
-		return FormatError(err)
+		return db.formatError(err)
 	}
 	return tx.commit()
 }
@@ -251,7 +251,7 @@ func updateUser(ctx context.Context, tx *txn, u *hromadabot.User, actor string) 
 		}
 	}
 	if _, err := tx.ExecContext(ctx, sqlUpdateUser,
-		u.Language, u.Role, nullID(u.CommunityID), u.Subscribed, u.Blocked, u.ID,
+		u.Language, u.Role, nullID(u.CommunityID), flag(u.Subscribed), flag(u.Blocked), u.ID,
 	); err != nil {
 		return fmt.Errorf("update user: %w", err)
 	}

@@ -1,20 +1,19 @@
-package sqlite_test
+package recordtest
 
 import (
 	"context"
 	"fmt"
 	"math"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
+	"github.com/hromadabot/hromadabot/storage"
 )
 
 // MustCreateReport stores a report from the user.
-func MustCreateReport(tb testing.TB, db *sqlite.DB, communityID int64, indicatorID int, value float64, reporterID int64) *hromadabot.Report {
+func MustCreateReport(tb testing.TB, db storage.Records, communityID int64, indicatorID int, value float64, reporterID int64) *hromadabot.Report {
 	tb.Helper()
 	r := &hromadabot.Report{CommunityID: communityID, IndicatorID: indicatorID, Value: value, ReporterID: reporterID, Source: hromadabot.SourceTelegram}
 	if _, err := db.CreateReport(context.Background(), r, "telegram:1"); err != nil {
@@ -24,7 +23,7 @@ func MustCreateReport(tb testing.TB, db *sqlite.DB, communityID int64, indicator
 }
 
 // AssertNothingStored fails if the database has any report or current value.
-func AssertNothingStored(tb testing.TB, db *sqlite.DB, communityID int64) {
+func AssertNothingStored(tb testing.TB, db storage.Records, communityID int64) {
 	tb.Helper()
 	rs, err := db.Reports(context.Background(), hromadabot.ReportFilter{})
 	if err != nil {
@@ -42,11 +41,11 @@ func AssertNothingStored(tb testing.TB, db *sqlite.DB, communityID int64) {
 	}
 }
 
-func TestCreateReport(t *testing.T) {
+func testCreateReport(t *testing.T, e Engine) {
 	ctx := context.Background()
 
 	t.Run("OK", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		u := MustEnsureUser(t, db, "100")
 		MustMakeCDTO(t, db, u, c.ID)
@@ -94,7 +93,7 @@ func TestCreateReport(t *testing.T) {
 	})
 
 	t.Run("OKYesNoAndCLI", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		r := &hromadabot.Report{CommunityID: c.ID, IndicatorID: 11, Value: 1, Source: hromadabot.SourceCLI}
 		if _, err := db.CreateReport(ctx, r, "cli"); err != nil {
@@ -107,7 +106,7 @@ func TestCreateReport(t *testing.T) {
 	})
 
 	t.Run("OKDedup", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		first := &hromadabot.Report{CommunityID: c.ID, IndicatorID: 1, Value: 40, Source: hromadabot.SourceTelegram, DedupKey: "telegram:update:77"}
 		if _, err := db.CreateReport(ctx, first, "telegram:1"); err != nil {
@@ -138,7 +137,7 @@ func TestCreateReport(t *testing.T) {
 	})
 
 	t.Run("OKDedupConcurrent", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		ids := make([]int64, 6)
 		RunConcurrently(t, len(ids), func(i int) error {
@@ -169,7 +168,7 @@ func TestCreateReport(t *testing.T) {
 		{"ErrSourceRequired", hromadabot.EINVALID, "source_required", hromadabot.Report{IndicatorID: 1, Value: 5}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, _ := MustOpenDB(t)
+			db, _ := MustOpenDB(t, e)
 			c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 			audits := AuditCount(t, db)
 			r := tc.r
@@ -192,7 +191,7 @@ func TestCreateReport(t *testing.T) {
 	}
 
 	t.Run("ErrUnknownReporter", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		r := &hromadabot.Report{CommunityID: c.ID, IndicatorID: 1, Value: 5, Source: "cli", ReporterID: 999}
 		_, err := db.CreateReport(ctx, r, "cli")
@@ -201,7 +200,7 @@ func TestCreateReport(t *testing.T) {
 	})
 
 	t.Run("ErrReporterNotCDTO", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		other := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 		resident := MustEnsureUser(t, db, "1")
@@ -220,7 +219,7 @@ func TestCreateReport(t *testing.T) {
 	})
 
 	t.Run("OKConcurrent", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		var cs []*hromadabot.Community
 		for _, n := range []string{"Бучанська", "Ірпінська", "Гостомельська", "Бородянська"} {
 			cs = append(cs, MustCreateCommunity(t, db, n, "Київська"))
@@ -262,11 +261,10 @@ func TestCreateReport(t *testing.T) {
 
 	t.Run("OKConcurrentProcesses", func(t *testing.T) {
 		// Two handles on one file stand for the bot and the CLI.
-		path := filepath.Join(t.TempDir(), "hromada.db")
-		db1, _ := MustOpenDBAt(t, path)
-		db2, _ := MustOpenDBAt(t, path)
+		db1, clock := MustOpenDB(t, e)
+		db2 := MustReopen(t, e, db1, clock)
 		c := MustCreateCommunity(t, db1, "Бучанська", "Київська")
-		dbs := []*sqlite.DB{db1, db2, db1, db2}
+		dbs := []storage.Records{db1, db2, db1, db2}
 		RunConcurrently(t, len(dbs), func(w int) error {
 			for i := range 20 {
 				r := &hromadabot.Report{CommunityID: c.ID, IndicatorID: 1 + i%23, Value: 1, Source: "cli"}
@@ -282,11 +280,11 @@ func TestCreateReport(t *testing.T) {
 	})
 }
 
-func TestCreateReports(t *testing.T) {
+func testCreateReports(t *testing.T, e Engine) {
 	ctx := context.Background()
 
 	t.Run("OK", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		other := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 		rs := []hromadabot.Report{
@@ -313,7 +311,7 @@ func TestCreateReports(t *testing.T) {
 	})
 
 	t.Run("OKHistoricalTimes", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		MustCreateReport(t, db, c.ID, 1, 50, 0)
 		rs := []hromadabot.Report{
@@ -344,7 +342,7 @@ func TestCreateReports(t *testing.T) {
 		{"ErrFutureTime", hromadabot.EINVALID, "report_time_future", "row 3: ", func(r *hromadabot.Report, _ *hromadabot.Community, now time.Time) { r.CreatedAt = now.Add(time.Hour) }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, clock := MustOpenDB(t)
+			db, clock := MustOpenDB(t, e)
 			c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 			audits := AuditCount(t, db)
 			rs := make([]hromadabot.Report, 5)
@@ -370,9 +368,9 @@ func TestCreateReports(t *testing.T) {
 	}
 }
 
-func TestLatestValues(t *testing.T) {
+func testLatestValues(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
+	db, _ := MustOpenDB(t, e)
 	c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 
 	t.Run("OKEmpty", func(t *testing.T) {
@@ -396,9 +394,9 @@ func TestLatestValues(t *testing.T) {
 	})
 }
 
-func TestReports(t *testing.T) {
+func testReports(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, clock := MustOpenDB(t)
+	db, clock := MustOpenDB(t, e)
 	a := MustCreateCommunity(t, db, "Бучанська", "Київська")
 	b := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 	u1 := MustEnsureUser(t, db, "1")
@@ -450,13 +448,11 @@ func TestReports(t *testing.T) {
 	}
 }
 
-func TestRetractLastReport(t *testing.T) {
+func testRetractLastReport(t *testing.T, e Engine) {
 	ctx := context.Background()
 
-	var path string
-	setup := func(t *testing.T) (*sqlite.DB, *Clock, *hromadabot.Community, *hromadabot.User) {
-		path = filepath.Join(t.TempDir(), "hromada.db")
-		db, clock := MustOpenDBAt(t, path)
+	setup := func(t *testing.T) (storage.Records, *Clock, *hromadabot.Community, *hromadabot.User) {
+		db, clock := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		u := MustEnsureUser(t, db, "100")
 		MustMakeCDTO(t, db, u, c.ID)
@@ -479,12 +475,12 @@ func TestRetractLastReport(t *testing.T) {
 		if vs, _ := db.LatestValues(ctx, c.ID); vs[1] != 30 {
 			t.Fatalf("current value = %v, want the previous 30", vs[1])
 		}
-		e := LastAudit(t, db)
-		if e.Action != "report.retract" || e.Actor != u.Ref() || e.EntityID != itoa(last.ID) || !strings.HasSuffix(e.OldValue, ": 45") || !strings.HasSuffix(e.NewValue, ": 30") {
-			t.Fatalf("audit = %+v", e)
+		a := LastAudit(t, db)
+		if a.Action != "report.retract" || a.Actor != u.Ref() || a.EntityID != itoa(last.ID) || !strings.HasSuffix(a.OldValue, ": 45") || !strings.HasSuffix(a.NewValue, ": 30") {
+			t.Fatalf("audit = %+v", a)
 		}
 		// Append-only: the retracted report stays in the table.
-		raw := MustOpenRaw(t, path)
+		raw := e.Raw(t, db)
 		var n int
 		if err := raw.QueryRow(`SELECT COUNT(*) FROM reports WHERE retracted_at IS NOT NULL`).Scan(&n); err != nil || n != 1 {
 			t.Fatalf("retracted rows = %d, %v; want 1", n, err)

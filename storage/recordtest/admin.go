@@ -1,4 +1,4 @@
-package sqlite_test
+package recordtest
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"github.com/hromadabot/hromadabot"
 )
 
-func TestStats(t *testing.T) {
+func testStats(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, clock := MustOpenDB(t)
+	db, clock := MustOpenDB(t, e)
 	bucha := MustCreateCommunity(t, db, "Бучанська", "Київська")
 	irpin := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 	hostomel := MustCreateCommunity(t, db, "Гостомельська", "Київська")
@@ -72,9 +72,9 @@ func TestStats(t *testing.T) {
 	}
 }
 
-func TestAuditLog(t *testing.T) {
+func testAuditLog(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, clock := MustOpenDB(t)
+	db, clock := MustOpenDB(t, e)
 	for _, n := range []string{"Бучанська", "Ірпінська", "Гостомельська"} {
 		clock.Add(time.Second)
 		MustCreateCommunity(t, db, n, "Київська")

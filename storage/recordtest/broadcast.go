@@ -1,4 +1,4 @@
-package sqlite_test
+package recordtest
 
 import (
 	"context"
@@ -8,11 +8,11 @@ import (
 	"time"
 
 	"github.com/hromadabot/hromadabot"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
+	"github.com/hromadabot/hromadabot/storage"
 )
 
 // MustRecipients makes n Telegram users and a recipient for each.
-func MustRecipients(tb testing.TB, db *sqlite.DB, n int) []hromadabot.Recipient {
+func MustRecipients(tb testing.TB, db storage.Records, n int) []hromadabot.Recipient {
 	tb.Helper()
 	rs := make([]hromadabot.Recipient, n)
 	for i := range rs {
@@ -24,7 +24,7 @@ func MustRecipients(tb testing.TB, db *sqlite.DB, n int) []hromadabot.Recipient 
 }
 
 // MustCreateBroadcast stores a job with the recipients.
-func MustCreateBroadcast(tb testing.TB, db *sqlite.DB, key string, rs []hromadabot.Recipient) *hromadabot.Broadcast {
+func MustCreateBroadcast(tb testing.TB, db storage.Records, key string, rs []hromadabot.Recipient) *hromadabot.Broadcast {
 	tb.Helper()
 	b := &hromadabot.Broadcast{Kind: hromadabot.BroadcastDigest, Key: key, CreatedBy: "scheduler"}
 	created, err := db.CreateBroadcast(context.Background(), b, rs)
@@ -35,7 +35,7 @@ func MustCreateBroadcast(tb testing.TB, db *sqlite.DB, key string, rs []hromadab
 }
 
 // MustProgress returns the job's progress.
-func MustProgress(tb testing.TB, db *sqlite.DB, id int64) *hromadabot.BroadcastProgress {
+func MustProgress(tb testing.TB, db storage.Records, id int64) *hromadabot.BroadcastProgress {
 	tb.Helper()
 	p, err := db.BroadcastProgress(context.Background(), id)
 	if err != nil {
@@ -44,11 +44,11 @@ func MustProgress(tb testing.TB, db *sqlite.DB, id int64) *hromadabot.BroadcastP
 	return p
 }
 
-func TestCreateBroadcast(t *testing.T) {
+func testCreateBroadcast(t *testing.T, e Engine) {
 	ctx := context.Background()
 
 	t.Run("OK", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		rs := MustRecipients(t, db, 3)
 		b := &hromadabot.Broadcast{Kind: hromadabot.BroadcastAnnouncement, Key: "announce:abc", OverrideQuiet: true, CreatedBy: "cli"}
 		created, err := db.CreateBroadcast(ctx, b, rs)
@@ -75,7 +75,7 @@ func TestCreateBroadcast(t *testing.T) {
 	})
 
 	t.Run("OKSameKeyStoresNothing", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		rs := MustRecipients(t, db, 4)
 		first := MustCreateBroadcast(t, db, "digest:2026-W47", rs[:2])
 		audits := AuditCount(t, db)
@@ -99,7 +99,7 @@ func TestCreateBroadcast(t *testing.T) {
 	})
 
 	t.Run("OKNoRecipientsIsDone", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		b := MustCreateBroadcast(t, db, "reminder:2026-W48", nil)
 		if b.Status != hromadabot.BroadcastDone || b.FinishedAt == nil || b.Total != 0 {
 			t.Fatalf("job %+v", b)
@@ -127,7 +127,7 @@ func TestCreateBroadcast(t *testing.T) {
 			func(r *hromadabot.Recipient) { r.UserID-- }, hromadabot.ECONFLICT, "conflict"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, _ := MustOpenDB(t)
+			db, _ := MustOpenDB(t, e)
 			rs := MustRecipients(t, db, 3)
 			if tc.recipient != nil {
 				tc.recipient(&rs[2])
@@ -149,12 +149,12 @@ func TestCreateBroadcast(t *testing.T) {
 	}
 }
 
-func TestClaimBroadcast(t *testing.T) {
+func testClaimBroadcast(t *testing.T, e Engine) {
 	ctx := context.Background()
 	const lease = time.Minute
 
 	t.Run("OKRunningForItsOwner", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		b := MustCreateBroadcast(t, db, "k", MustRecipients(t, db, 1))
 		ok, err := db.ClaimBroadcast(ctx, b.ID, "a", lease)
 		if err != nil || !ok {
@@ -170,7 +170,7 @@ func TestClaimBroadcast(t *testing.T) {
 	})
 
 	t.Run("OKOtherOwnerAfterLease", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		b := MustCreateBroadcast(t, db, "k", MustRecipients(t, db, 1))
 		if ok, err := db.ClaimBroadcast(ctx, b.ID, "a", lease); err != nil || !ok {
 			t.Fatalf("claim: %v, %v", ok, err)
@@ -195,7 +195,7 @@ func TestClaimBroadcast(t *testing.T) {
 	})
 
 	t.Run("OKReleasedPausedThenDone", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		b := MustCreateBroadcast(t, db, "k", MustRecipients(t, db, 1))
 		if ok, err := db.ClaimBroadcast(ctx, b.ID, "a", lease); err != nil || !ok {
 			t.Fatalf("claim: %v, %v", ok, err)
@@ -221,18 +221,18 @@ func TestClaimBroadcast(t *testing.T) {
 	})
 
 	t.Run("ErrReleaseStatusInvalid", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		b := MustCreateBroadcast(t, db, "k", MustRecipients(t, db, 1))
 		AssertError(t, db.ReleaseBroadcast(ctx, b.ID, "a", hromadabot.BroadcastRunning), hromadabot.EINVALID, "broadcast_status_invalid")
 	})
 }
 
-func TestRecordRecipients(t *testing.T) {
+func testRecordRecipients(t *testing.T, e Engine) {
 	ctx := context.Background()
 	const lease = time.Minute
 
 	t.Run("OK", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		rs := MustRecipients(t, db, 4)
 		b := MustCreateBroadcast(t, db, "k", rs)
 		if ok, err := db.ClaimBroadcast(ctx, b.ID, "a", lease); err != nil || !ok {
@@ -290,7 +290,7 @@ func TestRecordRecipients(t *testing.T) {
 	})
 
 	t.Run("OKOutcomeWrittenOnce", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		rs := MustRecipients(t, db, 1)
 		b := MustCreateBroadcast(t, db, "k", rs)
 		pending, err := db.PendingRecipients(ctx, b.ID, 0, 10)
@@ -313,7 +313,7 @@ func TestRecordRecipients(t *testing.T) {
 	})
 
 	t.Run("ErrStateInvalid", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		rs := MustRecipients(t, db, 2)
 		b := MustCreateBroadcast(t, db, "k", rs)
 		pending, err := db.PendingRecipients(ctx, b.ID, 0, 10)
@@ -331,9 +331,9 @@ func TestRecordRecipients(t *testing.T) {
 	})
 }
 
-func TestPendingRecipients(t *testing.T) {
+func testPendingRecipients(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
+	db, _ := MustOpenDB(t, e)
 	rs := MustRecipients(t, db, 5)
 	b := MustCreateBroadcast(t, db, "k", rs)
 	MustCreateBroadcast(t, db, "other", rs)
@@ -357,9 +357,9 @@ func TestPendingRecipients(t *testing.T) {
 	}
 }
 
-func TestBroadcasts(t *testing.T) {
+func testBroadcasts(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
+	db, _ := MustOpenDB(t, e)
 	rs := MustRecipients(t, db, 2)
 	old := MustCreateBroadcast(t, db, "a", rs)
 	recent := MustCreateBroadcast(t, db, "b", rs[:1])
@@ -380,9 +380,9 @@ func TestBroadcasts(t *testing.T) {
 	AssertError(t, err, hromadabot.ENOTFOUND, "broadcast_not_found")
 }
 
-func TestValuesAsOf(t *testing.T) {
+func testValuesAsOf(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, clock := MustOpenDB(t)
+	db, clock := MustOpenDB(t, e)
 	bucha := MustCreateCommunity(t, db, "Бучанська", "Київська")
 	irpin := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 	u := MustEnsureUser(t, db, "1")
@@ -453,9 +453,9 @@ func TestValuesAsOf(t *testing.T) {
 	})
 }
 
-func TestScoresAsOf(t *testing.T) {
+func testScoresAsOf(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, clock := MustOpenDB(t)
+	db, clock := MustOpenDB(t, e)
 	bucha := MustCreateCommunity(t, db, "Бучанська", "Київська")
 	irpin := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 	if err := db.SetCommunityTargets(ctx, irpin.ID, map[int]hromadabot.Targets{5: {2025: 100}}, "cli"); err != nil {
@@ -500,9 +500,9 @@ func TestScoresAsOf(t *testing.T) {
 	AssertError(t, err, hromadabot.EINVALID, "year_invalid")
 }
 
-func TestLastReportTimes(t *testing.T) {
+func testLastReportTimes(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, clock := MustOpenDB(t)
+	db, clock := MustOpenDB(t, e)
 	bucha := MustCreateCommunity(t, db, "Бучанська", "Київська")
 	irpin := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 	MustCreateCommunity(t, db, "Гостомельська", "Київська")

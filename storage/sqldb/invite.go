@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -13,7 +13,8 @@ import (
 const (
 	sqlInsertInvite = `
 INSERT INTO invites (code_hash, community_id, created_by, created_at, expires_at)
-VALUES (?, ?, ?, ?, ?)`
+VALUES (?, ?, ?, ?, ?)
+RETURNING id`
 
 	sqlSelectInviteByHash = `
 SELECT id, code_hash, community_id, created_by, created_at, expires_at, used_at, used_by
@@ -34,7 +35,7 @@ func (db *DB) CreateInvite(ctx context.Context, communityID int64, actor string)
 	defer tx.Rollback()
 
 	if code, err = createInvite(ctx, tx, communityID, actor); err != nil {
-		return "", FormatError(err)
+		return "", db.formatError(err)
 	}
 	return code, tx.commit()
 }
@@ -48,13 +49,10 @@ func createInvite(ctx context.Context, tx *txn, communityID int64, actor string)
 		return "", fmt.Errorf("new invite code: %w", err)
 	}
 	expires := tx.now.Add(hromadabot.InviteTTL)
-	res, err := tx.ExecContext(ctx, sqlInsertInvite,
-		hromadabot.HashInviteCode(code), communityID, actor, formatTime(tx.now), formatTime(expires))
-	if err != nil {
-		return "", fmt.Errorf("insert invite: %w", err)
-	}
-	id, err := res.LastInsertId()
-	if err != nil {
+	var id int64
+	if err := tx.QueryRowContext(ctx, sqlInsertInvite,
+		hromadabot.HashInviteCode(code), communityID, actor, formatTime(tx.now), formatTime(expires),
+	).Scan(&id); err != nil {
 		return "", fmt.Errorf("insert invite: %w", err)
 	}
 	if err := insertAudit(ctx, tx, hromadabot.AuditEntry{
@@ -79,7 +77,7 @@ func (db *DB) AcceptInvite(ctx context.Context, code string, userID int64) (*hro
 
 	c, err := acceptInvite(ctx, tx, code, userID)
 	if err != nil {
-		return nil, FormatError(err)
+		return nil, db.formatError(err)
 	}
 	return c, tx.commit()
 }

@@ -1,4 +1,4 @@
-package sqlite_test
+package recordtest
 
 import (
 	"context"
@@ -8,9 +8,9 @@ import (
 	"github.com/hromadabot/hromadabot"
 )
 
-func TestPlan(t *testing.T) {
+func testPlan(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
+	db, _ := MustOpenDB(t, e)
 	c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 
 	t.Run("OKDefault", func(t *testing.T) {
@@ -35,11 +35,11 @@ func TestPlan(t *testing.T) {
 	})
 }
 
-func TestSetCommunityTargets(t *testing.T) {
+func testSetCommunityTargets(t *testing.T, e Engine) {
 	ctx := context.Background()
 
 	t.Run("OK", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		other := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 		own := map[int]hromadabot.Targets{
@@ -78,7 +78,7 @@ func TestSetCommunityTargets(t *testing.T) {
 	})
 
 	t.Run("OKEmptyResetsToDefault", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		if err := db.SetCommunityTargets(ctx, c.ID, map[int]hromadabot.Targets{1: {2025: 100}}, "cli"); err != nil {
 			t.Fatal(err)
@@ -93,7 +93,7 @@ func TestSetCommunityTargets(t *testing.T) {
 	})
 
 	t.Run("OKUnchangedNotAudited", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		audits := AuditCount(t, db)
 		def := hromadabot.DefaultPlan()
@@ -117,7 +117,7 @@ func TestSetCommunityTargets(t *testing.T) {
 		{"ErrYearOutOfRange", hromadabot.EINVALID, "target_invalid", map[int]hromadabot.Targets{1: {1999: 50}}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, _ := MustOpenDB(t)
+			db, _ := MustOpenDB(t, e)
 			c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 			audits := AuditCount(t, db)
 			AssertError(t, db.SetCommunityTargets(ctx, c.ID, tc.own, "cli"), tc.code, tc.reason)
@@ -132,13 +132,13 @@ func TestSetCommunityTargets(t *testing.T) {
 	}
 
 	t.Run("ErrUnknownCommunity", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		err := db.SetCommunityTargets(ctx, 42, map[int]hromadabot.Targets{1: {2025: 50}}, "cli")
 		AssertError(t, err, hromadabot.ENOTFOUND, "community_not_found")
 	})
 
 	t.Run("ErrActorRequired", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		err := db.SetCommunityTargets(ctx, c.ID, map[int]hromadabot.Targets{1: {2025: 50}}, "")
 		AssertError(t, err, hromadabot.EINVALID, "actor_required")

@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -34,7 +34,7 @@ func (db *DB) Score(ctx context.Context, communityID int64, year int) (*hromadab
 	}
 	plan, err := db.directory.plan(ctx, db, communityID)
 	if err != nil {
-		return nil, FormatError(err)
+		return nil, db.formatError(err)
 	}
 	latest, err := latestValues(ctx, db.read, communityID)
 	if err != nil {

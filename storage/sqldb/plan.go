@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -147,7 +147,7 @@ func (db *DB) DefaultPlan() hromadabot.Plan {
 func (db *DB) Plan(ctx context.Context, communityID int64) (*hromadabot.Plan, error) {
 	plan, err := db.directory.plan(ctx, db, communityID)
 	if err != nil {
-		return nil, FormatError(err)
+		return nil, db.formatError(err)
 	}
 	return plan, nil
 }
@@ -201,7 +201,7 @@ func (db *DB) SetCommunityTargets(ctx context.Context, communityID int64, own ma
 	defer tx.Rollback()
 
 	if err := setCommunityTargets(ctx, tx, communityID, own, actor); err != nil {
-		return FormatError(err)
+		return db.formatError(err)
 	}
 	return tx.commit()
 }

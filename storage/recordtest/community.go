@@ -1,19 +1,18 @@
-package sqlite_test
+package recordtest
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hromadabot/hromadabot"
 )
 
-func TestCreateCommunity(t *testing.T) {
+func testCreateCommunity(t *testing.T, e Engine) {
 	ctx := context.Background()
 
 	t.Run("OK", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		c := &hromadabot.Community{Name: " Бучанська ", Oblast: "Київська", Code: "UA32080070000050759", Population: 58286}
 		if err := db.CreateCommunity(ctx, c, "cli"); err != nil {
 			t.Fatal(err)
@@ -35,7 +34,7 @@ func TestCreateCommunity(t *testing.T) {
 	})
 
 	t.Run("OKSameNameOtherOblast", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		MustCreateCommunity(t, db, "Миколаївська", "Одеська")
 		MustCreateCommunity(t, db, "Миколаївська", "Сумська")
 		if n, _ := db.CountCommunities(ctx); n != 2 {
@@ -55,7 +54,7 @@ func TestCreateCommunity(t *testing.T) {
 		{"ErrSameKATOTTG", "community_exists", hromadabot.ECONFLICT, hromadabot.Community{Name: "Інша", Oblast: "Львівська", Code: "UA32080070000050759"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, _ := MustOpenDB(t)
+			db, _ := MustOpenDB(t, e)
 			first := &hromadabot.Community{Name: "Бучанська", Oblast: "Київська", Code: "UA32080070000050759"}
 			if err := db.CreateCommunity(ctx, first, "cli"); err != nil {
 				t.Fatal(err)
@@ -73,7 +72,7 @@ func TestCreateCommunity(t *testing.T) {
 	}
 }
 
-func TestLoadHromadas(t *testing.T) {
+func testLoadHromadas(t *testing.T, e Engine) {
 	ctx := context.Background()
 	all, err := hromadabot.Hromadas()
 	if err != nil {
@@ -81,7 +80,7 @@ func TestLoadHromadas(t *testing.T) {
 	}
 
 	t.Run("OKIdempotent", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		added, err := db.LoadHromadas(ctx, all, "cli")
 		if err != nil || added != len(all) {
 			t.Fatalf("first load added %d, %v; want %d", added, err, len(all))
@@ -103,7 +102,7 @@ func TestLoadHromadas(t *testing.T) {
 	})
 
 	t.Run("OKUpdatesChanged", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		cs := append([]hromadabot.Community(nil), all[:10]...)
 		if _, err := db.LoadHromadas(ctx, cs, "cli"); err != nil {
 			t.Fatal(err)
@@ -123,7 +122,7 @@ func TestLoadHromadas(t *testing.T) {
 	})
 
 	t.Run("OKAdoptsHandAdded", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		hand := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		var bucha []hromadabot.Community
 		for _, c := range all {
@@ -142,7 +141,7 @@ func TestLoadHromadas(t *testing.T) {
 	})
 
 	t.Run("ErrRowWithoutCode", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		cs := append([]hromadabot.Community(nil), all[:5]...)
 		cs[2].Code = ""
 		_, err := db.LoadHromadas(ctx, cs, "cli")
@@ -156,7 +155,7 @@ func TestLoadHromadas(t *testing.T) {
 	})
 
 	t.Run("ErrRowWithoutName", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		cs := append([]hromadabot.Community(nil), all[:5]...)
 		cs[4].Name = ""
 		_, err := db.LoadHromadas(ctx, cs, "cli")
@@ -170,9 +169,9 @@ func TestLoadHromadas(t *testing.T) {
 	})
 }
 
-func TestCommunity(t *testing.T) {
+func testCommunity(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
+	db, _ := MustOpenDB(t, e)
 	c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 
 	t.Run("OK", func(t *testing.T) {
@@ -187,9 +186,9 @@ func TestCommunity(t *testing.T) {
 	})
 }
 
-func TestCommunities(t *testing.T) {
+func testCommunities(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
+	db, _ := MustOpenDB(t, e)
 	// Code-point order would put І and Ґ elsewhere.
 	for _, n := range [][2]string{
 		{"Яблунівська", "Чернігівська"}, {"Іршавська", "Закарпатська"}, {"Ґалаґанівська", "Чернігівська"},
@@ -217,9 +216,9 @@ func TestCommunities(t *testing.T) {
 	}
 }
 
-func TestSearchCommunities(t *testing.T) {
+func testSearchCommunities(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
+	db, _ := MustOpenDB(t, e)
 	MustLoadHromadas(t, db)
 
 	for _, tc := range []struct {
@@ -319,14 +318,13 @@ func TestSearchCommunities(t *testing.T) {
 	})
 }
 
-// TestSearchSeesOtherProcesses: search answers from memory, yet a
+// testSearchSeesOtherProcesses: search answers from memory, yet a
 // community added, renamed or deleted through another connection to the
-// file, as the CLI beside the bot does, is found (or not) at once.
-func TestSearchSeesOtherProcesses(t *testing.T) {
+// database, as the CLI beside the bot does, is found (or not) at once.
+func testSearchSeesOtherProcesses(t *testing.T, e Engine) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "hromada.db")
-	bot, _ := MustOpenDBAt(t, path)
-	cli, _ := MustOpenDBAt(t, path)
+	bot, clock := MustOpenDB(t, e)
+	cli := MustReopen(t, e, bot, clock)
 	found := func(q string) int {
 		t.Helper()
 		cs, err := bot.SearchCommunities(ctx, q, 0)
@@ -342,7 +340,7 @@ func TestSearchSeesOtherProcesses(t *testing.T) {
 	if n := found("Буча"); n != 1 {
 		t.Fatalf("after another process added it: %d found, want 1", n)
 	}
-	raw := MustOpenRaw(t, path)
+	raw := e.Raw(t, bot)
 	if _, err := raw.Exec(`UPDATE communities SET name = 'Ірпінська', search_key = 'irpinska' WHERE id = ?`, c.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -368,13 +366,12 @@ func TestSearchSeesOtherProcesses(t *testing.T) {
 	}
 }
 
-// TestPlanSeesOtherProcesses: plans are kept in memory too, yet own targets
+// testPlanSeesOtherProcesses: plans are kept in memory too, yet own targets
 // set through another connection count at once.
-func TestPlanSeesOtherProcesses(t *testing.T) {
+func testPlanSeesOtherProcesses(t *testing.T, e Engine) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "hromada.db")
-	bot, _ := MustOpenDBAt(t, path)
-	cli, _ := MustOpenDBAt(t, path)
+	bot, clock := MustOpenDB(t, e)
+	cli := MustReopen(t, e, bot, clock)
 	c := MustCreateCommunity(t, cli, "Бучанська", "Київська")
 	MustCreateReport(t, cli, c.ID, 1, 50, 0)
 	before, err := bot.Score(ctx, c.ID, 2025)
@@ -409,9 +406,9 @@ func TestPlanSeesOtherProcesses(t *testing.T) {
 	}
 }
 
-func TestFindCommunity(t *testing.T) {
+func testFindCommunity(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
+	db, _ := MustOpenDB(t, e)
 	MustLoadHromadas(t, db)
 	bucha, err := db.FindCommunity(ctx, "UA32080070000050759")
 	if err != nil {

@@ -1,19 +1,18 @@
-package sqlite_test
+package recordtest
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
 )
 
-func TestEnsureUser(t *testing.T) {
+func testEnsureUser(t *testing.T, e Engine) {
 	ctx := context.Background()
 
 	t.Run("OKFirstContact", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		u, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, "12345", "en-US")
 		if err != nil {
 			t.Fatal(err)
@@ -29,7 +28,7 @@ func TestEnsureUser(t *testing.T) {
 	})
 
 	t.Run("OKContactWithinAMinuteWritesNothing", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		first, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, "12345", "")
 		if err != nil {
 			t.Fatal(err)
@@ -53,7 +52,7 @@ func TestEnsureUser(t *testing.T) {
 	})
 
 	t.Run("OKLaterContact", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		first, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, "12345", "")
 		if err != nil {
 			t.Fatal(err)
@@ -76,7 +75,7 @@ func TestEnsureUser(t *testing.T) {
 	})
 
 	t.Run("OKConcurrentFirstContact", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		ids := make([]int64, 10)
 		RunConcurrently(t, len(ids), func(i int) error {
 			u, err := db.EnsureUser(ctx, hromadabot.PlatformViber, "abc==", "uk")
@@ -98,7 +97,7 @@ func TestEnsureUser(t *testing.T) {
 		{"ErrTelegramIDNotNumber", hromadabot.PlatformTelegram, "abc"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, _ := MustOpenDB(t)
+			db, _ := MustOpenDB(t, e)
 			_, err := db.EnsureUser(ctx, tc.platform, tc.id, "uk")
 			AssertError(t, err, hromadabot.EINVALID, "user_ref_invalid")
 			if us, _ := db.Users(ctx, hromadabot.UserFilter{}); len(us) != 0 {
@@ -108,9 +107,9 @@ func TestEnsureUser(t *testing.T) {
 	}
 }
 
-func TestUser(t *testing.T) {
+func testUser(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
+	db, _ := MustOpenDB(t, e)
 	u := MustEnsureUser(t, db, "7")
 
 	t.Run("OKByID", func(t *testing.T) {
@@ -135,11 +134,11 @@ func TestUser(t *testing.T) {
 	})
 }
 
-func TestUpdateUser(t *testing.T) {
+func testUpdateUser(t *testing.T, e Engine) {
 	ctx := context.Background()
 
 	t.Run("OK", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 		u := MustEnsureUser(t, db, "7")
 		clock.Add(time.Minute)
@@ -191,7 +190,7 @@ func TestUpdateUser(t *testing.T) {
 		{"ErrActorRequired", hromadabot.EINVALID, "actor_required", func(u *hromadabot.User) { u.Subscribed = true }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			db, _ := MustOpenDB(t)
+			db, _ := MustOpenDB(t, e)
 			u := MustEnsureUser(t, db, "7")
 			before := *u
 			audits := AuditCount(t, db)
@@ -212,9 +211,9 @@ func TestUpdateUser(t *testing.T) {
 	}
 }
 
-func TestUsers(t *testing.T) {
+func testUsers(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
+	db, _ := MustOpenDB(t, e)
 	a := MustCreateCommunity(t, db, "Бучанська", "Київська")
 	b := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 	cdto := MustEnsureUser(t, db, "1")
@@ -263,16 +262,15 @@ func TestUsers(t *testing.T) {
 	}
 }
 
-// TestEnsureUserSeesOtherProcesses: the people the bot talks to are kept in
+// testEnsureUserSeesOtherProcesses: the people the bot talks to are kept in
 // memory, yet a change made to one through another connection, as the CLI
 // beside the bot makes, shows from the next event; a change the event
 // itself makes shows at once; recording a contact moves nothing.
-func TestEnsureUserSeesOtherProcesses(t *testing.T) {
+func testEnsureUserSeesOtherProcesses(t *testing.T, e Engine) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "hromada.db")
-	bot, clock := MustOpenDBAt(t, path)
-	cli, _ := MustOpenDBAt(t, path)
-	raw := MustOpenRaw(t, path)
+	bot, clock := MustOpenDB(t, e)
+	cli := MustReopen(t, e, bot, clock)
+	raw := e.Raw(t, bot)
 	userChanges := func() int64 {
 		t.Helper()
 		var n int64

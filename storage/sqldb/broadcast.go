@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"context"
@@ -22,7 +22,8 @@ const (
 	sqlInsertBroadcast = `
 INSERT INTO broadcasts (kind, idem_key, status, override_quiet, created_by, created_at, finished_at, total)
 VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (idem_key) DO NOTHING`
+ON CONFLICT (idem_key) DO NOTHING
+RETURNING id`
 
 	sqlInsertRecipient = `
 INSERT INTO broadcast_recipients (job_id, user_id, platform, platform_id, text, buttons)
@@ -82,7 +83,7 @@ SELECT community_id, indicator_id, value FROM (
 		ORDER BY r.created_at DESC, r.id DESC LIMIT 1
 	) AS value
 	FROM current_values cv
-) WHERE value IS NOT NULL`
+) AS latest WHERE value IS NOT NULL`
 
 	sqlSelectCommunityIDs = `SELECT id FROM communities`
 
@@ -104,7 +105,7 @@ func (db *DB) CreateBroadcast(ctx context.Context, b *hromadabot.Broadcast, rs [
 	}
 	for i := range rs {
 		if err := rs[i].Validate(); err != nil {
-			return false, rowError(i, err)
+			return false, db.rowError(i, err)
 		}
 	}
 	tx, err := db.beginWrite(ctx)
@@ -115,7 +116,7 @@ func (db *DB) CreateBroadcast(ctx context.Context, b *hromadabot.Broadcast, rs [
 
 	c := *b
 	if created, err = createBroadcast(ctx, tx, &c, rs); err != nil {
-		return false, FormatError(err)
+		return false, db.formatError(err)
 	}
 	if err := tx.commit(); err != nil {
 		return false, err
@@ -131,20 +132,16 @@ func createBroadcast(ctx context.Context, tx *txn, b *hromadabot.Broadcast, rs [
 		now := tx.now
 		b.Status, b.FinishedAt = hromadabot.BroadcastDone, &now
 	}
-	res, err := tx.ExecContext(ctx, sqlInsertBroadcast,
-		b.Kind, b.Key, b.Status, b.OverrideQuiet, b.CreatedBy, formatTime(b.CreatedAt), nullTime(b.FinishedAt), b.Total)
-	if err != nil {
-		return false, fmt.Errorf("insert broadcast: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return false, fmt.Errorf("insert broadcast: %w", err)
-	} else if n == 0 {
+	// A key stored already returns no row: the job stored first is the one.
+	switch err := tx.QueryRowContext(ctx, sqlInsertBroadcast,
+		b.Kind, b.Key, b.Status, flag(b.OverrideQuiet), b.CreatedBy, formatTime(b.CreatedAt), nullTime(b.FinishedAt), b.Total,
+	).Scan(&b.ID); {
+	case errors.Is(err, sql.ErrNoRows):
 		if err := tx.GetContext(ctx, b, sqlSelectBroadcastByKey, b.Key); err != nil {
 			return false, fmt.Errorf("select broadcast: %w", err)
 		}
 		return false, nil
-	}
-	if b.ID, err = res.LastInsertId(); err != nil {
+	case err != nil:
 		return false, fmt.Errorf("insert broadcast: %w", err)
 	}
 
@@ -256,7 +253,7 @@ func (db *DB) RecordRecipients(ctx context.Context, jobID int64, owner string, l
 	defer tx.Rollback()
 
 	if err := recordRecipients(ctx, tx, jobID, rs); err != nil {
-		return false, FormatError(err)
+		return false, db.formatError(err)
 	}
 	res, err := tx.ExecContext(ctx, sqlRenewLease, formatTime(tx.now.Add(lease)), jobID, owner)
 	if err != nil {

@@ -1,4 +1,4 @@
-package sqlite
+package sqldb
 
 import (
 	"cmp"
@@ -26,7 +26,8 @@ const (
 
 	sqlInsertCommunity = `
 INSERT INTO communities (katottg, name, type, full_name, oblast, raion, center, population, search_key, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+RETURNING id`
 
 	sqlUpdateCommunity = `
 UPDATE communities
@@ -54,7 +55,7 @@ func (db *DB) CreateCommunity(ctx context.Context, c *hromadabot.Community, acto
 	defer tx.Rollback()
 
 	if err := createCommunity(ctx, tx, c, actor); err != nil {
-		return FormatError(err)
+		return db.formatError(err)
 	}
 	return tx.commit()
 }
@@ -121,14 +122,10 @@ func sameNamed(ctx context.Context, tx *txn, c *hromadabot.Community) (*hromadab
 }
 
 func insertCommunity(ctx context.Context, tx *txn, c *hromadabot.Community) error {
-	res, err := tx.ExecContext(ctx, sqlInsertCommunity,
+	if err := tx.QueryRowContext(ctx, sqlInsertCommunity,
 		nullString(c.Code), c.Name, c.Type, c.FullName, c.Oblast, c.Raion, c.Center, c.Population,
 		c.SearchKey(), formatTime(c.CreatedAt),
-	)
-	if err != nil {
-		return fmt.Errorf("insert community: %w", err)
-	}
-	if c.ID, err = res.LastInsertId(); err != nil {
+	).Scan(&c.ID); err != nil {
 		return fmt.Errorf("insert community: %w", err)
 	}
 	return nil
@@ -175,7 +172,7 @@ func (db *DB) LoadHromadas(ctx context.Context, cs []hromadabot.Community, actor
 	defer tx.Rollback()
 
 	if added, err = loadHromadas(ctx, tx, cs, actor); err != nil {
-		return 0, FormatError(err)
+		return 0, db.formatError(err)
 	}
 	return added, tx.commit()
 }
@@ -196,10 +193,10 @@ func loadHromadas(ctx context.Context, tx *txn, cs []hromadabot.Community, actor
 	for i := range cs {
 		c := cs[i]
 		if err := validateCommunity(&c); err != nil {
-			return 0, rowError(i, err)
+			return 0, tx.db.rowError(i, err)
 		}
 		if c.Code == "" {
-			return 0, rowError(i, hromadabot.FieldErrorf("katottg", "community_code_required", "KATOTTG code is required"))
+			return 0, tx.db.rowError(i, hromadabot.FieldErrorf("katottg", "community_code_required", "KATOTTG code is required"))
 		}
 		old, ok := byCode[c.Code]
 		if !ok {
@@ -215,14 +212,14 @@ func loadHromadas(ctx context.Context, tx *txn, cs []hromadabot.Community, actor
 		case !ok:
 			c.CreatedAt = tx.now
 			if err := insertCommunity(ctx, tx, &c); err != nil {
-				return 0, rowError(i, err)
+				return 0, tx.db.rowError(i, err)
 			}
 			added++
 		case sameCommunity(&old, &c):
 		default:
 			c.ID, c.CreatedAt = old.ID, old.CreatedAt
 			if err := updateCommunity(ctx, tx, &c); err != nil {
-				return 0, rowError(i, err)
+				return 0, tx.db.rowError(i, err)
 			}
 			updated++
 		}
@@ -244,9 +241,9 @@ func sameCommunity(a, b *hromadabot.Community) bool {
 
 // rowError prefixes err with the 1-based row of a batch, keeping its code,
 // reason and field.
-func rowError(i int, err error) error {
+func (db *DB) rowError(i int, err error) error {
 	var e *hromadabot.Error
-	if errors.As(FormatError(err), &e) {
+	if errors.As(db.formatError(err), &e) {
 		return &hromadabot.Error{Code: e.Code, Reason: e.Reason, Field: e.Field,
 			Message: fmt.Sprintf("row %d: %s", i+1, e.Message)}
 	}

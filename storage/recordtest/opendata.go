@@ -1,19 +1,16 @@
-package sqlite_test
+package recordtest
 
 import (
 	"context"
-	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
-func TestLatestReports(t *testing.T) {
+func testLatestReports(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, clock := MustOpenDB(t)
+	db, clock := MustOpenDB(t, e)
 	bucha := MustCreateCommunity(t, db, "Бучанська", "Київська")
 	irpin := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 	u := MustEnsureUser(t, db, "100")
@@ -62,9 +59,9 @@ func TestLatestReports(t *testing.T) {
 	}
 }
 
-func TestDataVersion(t *testing.T) {
+func testDataVersion(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, _ := MustOpenDB(t)
+	db, _ := MustOpenDB(t, e)
 	version := func() int64 {
 		t.Helper()
 		n, err := db.DataVersion(ctx)
@@ -103,9 +100,9 @@ func TestDataVersion(t *testing.T) {
 	}
 }
 
-func TestValueHistory(t *testing.T) {
+func testValueHistory(t *testing.T, e Engine) {
 	ctx := context.Background()
-	db, clock := MustOpenDB(t)
+	db, clock := MustOpenDB(t, e)
 	c := MustCreateCommunity(t, db, "Бучанська", "Київська")
 	other := MustCreateCommunity(t, db, "Ірпінська", "Київська")
 	u := MustEnsureUser(t, db, "100")
@@ -152,28 +149,5 @@ func TestValueHistory(t *testing.T) {
 	// Indicator 1's latest is the third report, 2's the second.
 	if len(current) != 2 || current[0].ID != want[0].ID || current[1].ID != want[1].ID || current[0].Evidence != want[0].Evidence {
 		t.Fatalf("current reports %+v, want the latest of indicators 1 and 2: %+v", current, want[:2])
-	}
-}
-
-func TestValueHistoryReadsTheIndexOnly(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "hromada.db")
-	MustOpenDBAt(t, path)
-	rows, err := MustOpenRaw(t, path).Query(`EXPLAIN QUERY PLAN `+sqlite.SQLSelectValueHistory, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rows.Close()
-	var plan []string
-	for rows.Next() {
-		var id, parent, unused int
-		var detail string
-		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
-			t.Fatal(err)
-		}
-		plan = append(plan, detail)
-	}
-	joined := strings.Join(plan, "; ")
-	if !strings.Contains(joined, "SEARCH reports USING COVERING INDEX reports_community_history") || strings.Contains(joined, "SCAN") {
-		t.Fatalf("query plan %q, want a search of the covering index alone", plan)
 	}
 }

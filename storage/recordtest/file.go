@@ -1,4 +1,4 @@
-package sqlite_test
+package recordtest
 
 import (
 	"bytes"
@@ -13,10 +13,10 @@ func newFile(kind string, data []byte) *hromadabot.File {
 	return &hromadabot.File{ID: hromadabot.FileID(data), Kind: kind, Name: "photo.jpg", ContentType: "image/jpeg", Data: data}
 }
 
-func TestFiles(t *testing.T) {
+func testFiles(t *testing.T, e Engine) {
 	ctx := context.Background()
 	t.Run("OKKeptAndRead", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		f := newFile(hromadabot.FileEvidence, []byte("jpeg bytes"))
 		if err := db.PutFile(ctx, f); err != nil {
 			t.Fatal(err)
@@ -30,7 +30,7 @@ func TestFiles(t *testing.T) {
 		}
 	})
 	t.Run("OKSameBytesKeptOnceEvidenceWins", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		data := []byte("card png")
 		if err := db.PutFile(ctx, newFile(hromadabot.FilePicture, data)); err != nil {
 			t.Fatal(err)
@@ -50,7 +50,7 @@ func TestFiles(t *testing.T) {
 		}
 	})
 	t.Run("OKOldPicturesDeleted", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		old := newFile(hromadabot.FilePicture, []byte("old card"))
 		evidence := newFile(hromadabot.FileEvidence, []byte("old evidence"))
 		for _, f := range []*hromadabot.File{old, evidence} {
@@ -76,7 +76,7 @@ func TestFiles(t *testing.T) {
 		}
 	})
 	t.Run("OKPictureKeptAgainCountsFromNow", func(t *testing.T) {
-		db, clock := MustOpenDB(t)
+		db, clock := MustOpenDB(t, e)
 		card := newFile(hromadabot.FilePicture, []byte("card kept twice"))
 		if err := db.PutFile(ctx, card); err != nil {
 			t.Fatal(err)
@@ -90,7 +90,7 @@ func TestFiles(t *testing.T) {
 		}
 	})
 	t.Run("ErrInvalid", func(t *testing.T) {
-		db, _ := MustOpenDB(t)
+		db, _ := MustOpenDB(t, e)
 		tests := []struct {
 			name   string
 			f      *hromadabot.File

@@ -1,0 +1,131 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/hromadabot/hromadabot/storage"
+	"github.com/hromadabot/hromadabot/storage/postgres"
+	"github.com/hromadabot/hromadabot/storage/recordtest"
+	"github.com/jmoiron/sqlx"
+)
+
+// serverURL returns POSTGRES_URL, the server the tests make their schemas
+// in, or skips the test, saying so, when it is not set.
+func serverURL(tb testing.TB) string {
+	tb.Helper()
+	u := os.Getenv("POSTGRES_URL")
+	if u == "" {
+		tb.Skip("POSTGRES_URL is not set: the PostgreSQL suite is skipped (.ci/run sets it)")
+	}
+	return u
+}
+
+// engine gives every store a schema of its own on the server, dropped when
+// the test ends: a fresh database in milliseconds.
+type engine struct {
+	urls sync.Map // storage.Records → its URL
+}
+
+// freshSchema makes an empty schema and returns the URL whose connections
+// work in it.
+func freshSchema(tb testing.TB) string {
+	tb.Helper()
+	server := serverURL(tb)
+	admin, err := sql.Open("pgx", server)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { admin.Close() })
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	// Registered first, so run last: after every store on it has closed.
+	tb.Cleanup(func() {
+		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
+			tb.Errorf("drop schema: %v", err)
+		}
+	})
+	u, err := url.Parse(server)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func (e *engine) Open(tb testing.TB) storage.Records {
+	tb.Helper()
+	return e.openAt(tb, freshSchema(tb))
+}
+
+func (e *engine) Reopen(tb testing.TB, db storage.Records) storage.Records {
+	tb.Helper()
+	return e.openAt(tb, e.url(tb, db))
+}
+
+func (e *engine) Raw(tb testing.TB, db storage.Records) recordtest.Raw {
+	tb.Helper()
+	raw, err := sqlx.Open("pgx", e.url(tb, db))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { raw.Close() })
+	return rebound{raw}
+}
+
+func (e *engine) openAt(tb testing.TB, u string) storage.Records {
+	tb.Helper()
+	db, err := postgres.Open(context.Background(), u)
+	if err != nil {
+		tb.Fatalf("open: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := db.Close(); err != nil {
+			tb.Errorf("close: %v", err)
+		}
+	})
+	e.urls.Store(storage.Records(db), u)
+	return db
+}
+
+func (e *engine) url(tb testing.TB, db storage.Records) string {
+	tb.Helper()
+	u, ok := e.urls.Load(db)
+	if !ok {
+		tb.Fatal("not a store this engine opened")
+	}
+	return u.(string)
+}
+
+// rebound runs queries written with ? placeholders.
+type rebound struct{ db *sqlx.DB }
+
+func (r rebound) Exec(q string, args ...any) (sql.Result, error) {
+	return r.db.Exec(r.db.Rebind(q), args...)
+}
+
+func (r rebound) Query(q string, args ...any) (*sql.Rows, error) {
+	return r.db.Query(r.db.Rebind(q), args...)
+}
+
+func (r rebound) QueryRow(q string, args ...any) *sql.Row {
+	return r.db.QueryRow(r.db.Rebind(q), args...)
+}
+
+// TestRecords runs the record store conformance suite on PostgreSQL.
+func TestRecords(t *testing.T) {
+	serverURL(t)
+	recordtest.Run(t, &engine{})
+}
