@@ -9,16 +9,15 @@ import (
 	"time"
 
 	"github.com/hromadabot/hromadabot"
-	"github.com/hromadabot/hromadabot/storage/sqldb"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
+	"github.com/hromadabot/hromadabot/storage"
 )
 
 // actorCLI is the audit log's name for changes made from the shell.
 const actorCLI = "cli"
 
-// dbFlag defines --db with its default from DATABASE_PATH.
+// dbFlag defines --db with its default from DATABASE_URL or DATABASE_PATH.
 func dbFlag(fs *flag.FlagSet, e *env) *string {
-	return fs.String("db", databasePath(e.getenv), "the SQLite database `PATH` (DATABASE_PATH when set)")
+	return fs.String("db", databaseRef(e.getenv), "the SQLite database `PATH`, or a postgres:// URL (DATABASE_URL or DATABASE_PATH when set)")
 }
 
 // yearFlag defines --year, by default the current year in Kyiv.
@@ -33,18 +32,19 @@ func checkYear(y int) error {
 	return nil
 }
 
-// openDB opens (and, on first use, creates and migrates) the database.
-func openDB(ctx context.Context, path string) (*sqldb.DB, error) {
-	db, err := sqlite.Open(ctx, path)
+// openDB opens (and, on first use, creates and migrates) the database at
+// a file path or a URL.
+func openDB(ctx context.Context, ref string) (storage.Records, error) {
+	db, err := storage.Open(ctx, ref)
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", path, err)
+		return nil, fmt.Errorf("open database %s: %w", redactURL(ref), err)
 	}
 	return db, nil
 }
 
 // openCommunity opens the database and resolves --community, for the
 // commands about one community; the caller closes the database.
-func openCommunity(ctx context.Context, path, ref string) (*sqldb.DB, *hromadabot.Community, error) {
+func openCommunity(ctx context.Context, path, ref string) (storage.Records, *hromadabot.Community, error) {
 	db, err := openDB(ctx, path)
 	if err != nil {
 		return nil, nil, err
@@ -58,7 +58,7 @@ func openCommunity(ctx context.Context, path, ref string) (*sqldb.DB, *hromadabo
 }
 
 // findCommunity resolves --community: an id, a KATOTTG code or a name.
-func findCommunity(ctx context.Context, db *sqldb.DB, ref string) (*hromadabot.Community, error) {
+func findCommunity(ctx context.Context, db storage.Records, ref string) (*hromadabot.Community, error) {
 	c, err := db.FindCommunity(ctx, ref)
 	if err != nil {
 		return nil, onFlag("--community", err)

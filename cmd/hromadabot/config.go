@@ -19,14 +19,16 @@ import (
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot/viber"
 	"github.com/hromadabot/hromadabot/broadcast"
+	"github.com/hromadabot/hromadabot/storage"
 )
 
 // Config is every setting of the bot, read from the environment once at
 // start and validated in one pass, so that a mistake is a one-line error
 // before anything runs rather than a failure later.
 type Config struct {
-	// DatabasePath is the SQLite file (DATABASE_PATH).
-	DatabasePath string
+	// Database is where the records are: a SQLite file path (DATABASE_PATH,
+	// or a sqlite: URL) or a postgres:// URL (DATABASE_URL).
+	Database string
 	// RedisURL holds dialog state (REDIS_URL); empty keeps it in memory.
 	RedisURL string
 	// RedisPrefix starts every Redis key (REDIS_PREFIX).
@@ -129,7 +131,7 @@ const MaxBroadcastRate = 1000
 // bot runs on it with a local SQLite file and in-memory dialog state.
 func DefaultConfig() Config {
 	return Config{
-		DatabasePath:    DefaultDatabasePath,
+		Database:        DefaultDatabasePath,
 		RedisPrefix:     DefaultRedisPrefix,
 		DialogTTL:       DefaultDialogTTL,
 		TelegramAPIURL:  DefaultTelegramAPIURL,
@@ -148,9 +150,13 @@ func DefaultConfig() Config {
 	}
 }
 
-// databasePath is DATABASE_PATH or the default; the admin commands use it
-// without loading the rest of the configuration, which they do not need.
-func databasePath(getenv func(string) string) string {
+// databaseRef is DATABASE_URL, else DATABASE_PATH, else the default; the
+// admin commands use it without loading the rest of the configuration,
+// which they do not need.
+func databaseRef(getenv func(string) string) string {
+	if u := strings.TrimSpace(getenv("DATABASE_URL")); u != "" {
+		return u
+	}
 	if p := strings.TrimSpace(getenv("DATABASE_PATH")); p != "" {
 		return p
 	}
@@ -169,8 +175,17 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	var errs []error
 	fail := func(name string, err error) { errs = append(errs, fmt.Errorf("%s: %w", name, err)) }
 
-	if v, ok := get("DATABASE_PATH"); ok {
-		c.DatabasePath = v
+	// DATABASE_URL wins over DATABASE_PATH, which the container image sets.
+	path, pathSet := get("DATABASE_PATH")
+	dbURL, urlSet := get("DATABASE_URL")
+	switch {
+	case urlSet:
+		if _, _, err := storage.Parse(dbURL); err != nil {
+			fail("DATABASE_URL", errors.New("must be a postgres:// or sqlite: URL"))
+		}
+		c.Database = dbURL
+	case pathSet:
+		c.Database = path
 	}
 	c.RedisURL, _ = get("REDIS_URL")
 	if v, ok := get("REDIS_PREFIX"); ok {
@@ -295,7 +310,7 @@ var telegramTokenRe = regexp.MustCompile(`^[0-9]+:[A-Za-z0-9_-]+$`)
 // environment variable.
 func (c *Config) Validate() error {
 	switch {
-	case c.DatabasePath == "":
+	case c.Database == "":
 		return errors.New("DATABASE_PATH: must not be empty")
 	case c.RedisURL != "" && !validRedisURL(c.RedisURL):
 		return errors.New("REDIS_URL: must be a URL such as redis://127.0.0.1:6379/0")
@@ -487,7 +502,7 @@ func (c Config) attrs() []slog.Attr {
 		tz = c.Timezone.String()
 	}
 	return []slog.Attr{
-		slog.String("database_path", c.DatabasePath),
+		slog.String("database", redactURL(c.Database)),
 		slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.String("redis_prefix", c.RedisPrefix),
 		slog.Duration("dialog_ttl", c.DialogTTL),
@@ -564,4 +579,12 @@ func ParseMemoryLimit(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size such as 64MiB or 1GiB, or off", s)
 	}
 	return n << shift, nil
+}
+
+// databaseVariable names the variable Database came from, for errors.
+func (c Config) databaseVariable() string {
+	if engine, target, err := storage.Parse(c.Database); err == nil && (engine == storage.EnginePostgres || target != c.Database) {
+		return "DATABASE_URL"
+	}
+	return "DATABASE_PATH"
 }

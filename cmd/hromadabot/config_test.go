@@ -27,7 +27,7 @@ func TestLoadConfig(t *testing.T) {
 		if !reflect.DeepEqual(c, want) {
 			t.Errorf("config from an empty environment:\n%+v\nwant\n%+v", c, want)
 		}
-		if c.DatabasePath != "./hromada.db" || c.RedisURL != "" || c.RedisPrefix != "hromadabot:" || c.DialogTTL != 24*time.Hour ||
+		if c.Database != "./hromada.db" || c.RedisURL != "" || c.RedisPrefix != "hromadabot:" || c.DialogTTL != 24*time.Hour ||
 			c.TelegramAPIURL != "https://api.telegram.org" || c.HTTPAddr != ":8080" || c.LogLevel != slog.LevelInfo ||
 			c.Timezone.String() != "Europe/Kyiv" || c.ReminderCron != "0 10 * * 1" || c.DigestCron != "0 18 * * 5" ||
 			c.BroadcastRate != 25 || c.QuietHours.String() != "21-8" || c.GCPercent != 200 || c.MemoryLimit != 56<<20 {
@@ -75,7 +75,7 @@ func TestLoadConfig(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if c.DatabasePath != "/data/hromada.db" || c.RedisPrefix != "test:" || c.DialogTTL != 2*time.Hour ||
+		if c.Database != "/data/hromada.db" || c.RedisPrefix != "test:" || c.DialogTTL != 2*time.Hour ||
 			c.TelegramAPIURL != "http://127.0.0.1:8081" || c.HTTPAddr != "127.0.0.1:9090" ||
 			!reflect.DeepEqual(c.AdminIDs, []string{"telegram:1", "viber:abc"}) || c.LogLevel != slog.LevelDebug || c.GCPercent != 150 || c.MemoryLimit != 1<<30 ||
 			c.Timezone.String() != "UTC" || c.BroadcastRate != 10 || c.SendRate != 30 || c.QuietHours.Enabled {
@@ -86,11 +86,32 @@ func TestLoadConfig(t *testing.T) {
 		}
 	})
 
+	t.Run("OKDatabaseURLWins", func(t *testing.T) {
+		for _, tc := range []struct{ name, url string }{
+			{"Postgres", "postgres://bot:pw@db:5432/hromadabot"},
+			{"SQLiteURL", "sqlite:/data/other.db"},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				c, err := main.LoadConfig(getenv(map[string]string{"DATABASE_PATH": "/data/hromada.db", "DATABASE_URL": tc.url}))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c.Database != tc.url {
+					t.Fatalf("database = %q, want DATABASE_URL's %q", c.Database, tc.url)
+				}
+				if strings.Contains(c.LogValue().String(), "pw") {
+					t.Fatalf("the logged configuration shows the password: %s", c.LogValue())
+				}
+			})
+		}
+	})
+
 	bad := []struct {
 		name string
 		env  map[string]string
 		want string
 	}{
+		{"ErrDatabaseURL", map[string]string{"DATABASE_URL": "mysql://db/hromadabot"}, "DATABASE_URL: must be a postgres:// or sqlite: URL"},
 		{"ErrRedisURL", map[string]string{"REDIS_URL": "localhost:6379"}, "REDIS_URL: must be a URL such as redis://127.0.0.1:6379/0"},
 		{"ErrDialogTTL", map[string]string{"DIALOG_TTL": "a day"}, `DIALOG_TTL: "a day" is not a duration`},
 		{"ErrDialogTTLNegative", map[string]string{"DIALOG_TTL": "-1h"}, "DIALOG_TTL: must be a positive duration"},

@@ -18,8 +18,8 @@ import (
 	"github.com/hromadabot/hromadabot/chart"
 	"github.com/hromadabot/hromadabot/dialogs"
 	"github.com/hromadabot/hromadabot/locales"
+	"github.com/hromadabot/hromadabot/storage"
 	"github.com/hromadabot/hromadabot/storage/memory"
-	"github.com/hromadabot/hromadabot/storage/sqldb"
 )
 
 // demoUser is who the demo's console user is: the CDTO of demoCommunity,
@@ -49,7 +49,7 @@ var demoReports = []struct {
 // demo CDTO.
 func cmdDemo(ctx context.Context, e *env, args []string) error {
 	fs := newFlags("demo")
-	keep := fs.String("db", "", "keep the demo database at `PATH` (a new file) instead of a temporary one")
+	keep := fs.String("db", "", "keep the demo database at `PATH` (a new file), or in an empty postgres:// database, instead of a temporary one")
 	httpAddr := fs.String("http", "127.0.0.1:8080", "serve the public web site at `ADDR` (another free port when it is taken; \"off\" for none)")
 	if err := noArgs(e, fs, args); err != nil {
 		return err
@@ -62,14 +62,21 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 		}
 		defer os.RemoveAll(dir)
 		path = filepath.Join(dir, "demo.db")
-	} else if _, err := os.Stat(path); err == nil {
-		return onFlag("--db", fmt.Errorf("%s exists; the demo makes a new database (use 'hromadabot console --db %s' to go on with it)", path, path))
+	} else if engine, _, _ := storage.Parse(path); engine == storage.EngineSQLite {
+		if _, err := os.Stat(path); err == nil {
+			return onFlag("--db", fmt.Errorf("%s exists; the demo makes a new database (use 'hromadabot console --db %s' to go on with it)", path, path))
+		}
 	}
 	db, err := openDB(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	if n, err := db.CountCommunities(ctx); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	} else if n > 0 {
+		return onFlag("--db", fmt.Errorf("the database at %s holds %d communities; the demo makes a new database (use 'hromadabot console --db' to go on with it)", redactURL(path), n))
+	}
 	c, err := seedDemo(ctx, db)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
@@ -90,7 +97,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 // serveDemoSite serves the public web site over the demo's database at
 // addr, or at another free port of its host when addr is taken, and
 // returns the address it took.
-func serveDemoSite(ctx context.Context, db *sqldb.DB, addr string) (stop func(), bound string, err error) {
+func serveDemoSite(ctx context.Context, db storage.Records, addr string) (stop func(), bound string, err error) {
 	loc, err := locales.New()
 	if err != nil {
 		return nil, "", err
@@ -132,7 +139,7 @@ const demoIntro = `hromadabot — демо в терміналі.
 
 // seedDemo loads every community, the demo reports and the demo CDTO, and
 // returns the CDTO's community.
-func seedDemo(ctx context.Context, db *sqldb.DB) (*hromadabot.Community, error) {
+func seedDemo(ctx context.Context, db storage.Records) (*hromadabot.Community, error) {
 	all, err := hromadabot.Hromadas()
 	if err != nil {
 		return nil, err
@@ -204,7 +211,7 @@ func cmdConsole(ctx context.Context, e *env, args []string) error {
 // chat runs the dialogs on db with in-memory dialog state, in a console
 // as the given user. An admin's /broadcast stores its job in db, where the
 // bot running on the same database sends it; the console sends nothing.
-func chat(ctx context.Context, e *env, db *sqldb.DB, platform, userID string, admins []string) error {
+func chat(ctx context.Context, e *env, db storage.Records, platform, userID string, admins []string) error {
 	loc, err := locales.New()
 	if err != nil {
 		return err

@@ -189,7 +189,7 @@ func printCommands(w io.Writer) {
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-*s  %s\n", width, c.name, c.summary)
 	}
-	fmt.Fprint(w, "\nRun 'hromadabot help COMMAND' for a command's flags. Commands that touch the database take --db PATH\n(default: $DATABASE_PATH, else ./hromada.db).\n")
+	fmt.Fprint(w, "\nRun 'hromadabot help COMMAND' for a command's flags. Commands that touch the database take --db PATH or a postgres:// URL\n(default: $DATABASE_URL, else $DATABASE_PATH, else ./hromada.db).\n")
 }
 
 // newFlags returns the flag set of the named command. It prints nothing by

@@ -25,10 +25,9 @@ import (
 	"github.com/hromadabot/hromadabot/locales"
 	"github.com/hromadabot/hromadabot/metrics"
 	"github.com/hromadabot/hromadabot/site"
+	"github.com/hromadabot/hromadabot/storage"
 	"github.com/hromadabot/hromadabot/storage/memory"
 	"github.com/hromadabot/hromadabot/storage/redis"
-	"github.com/hromadabot/hromadabot/storage/sqldb"
-	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
 
 // errNoToken is the one-line answer to `hromadabot run` without a token.
@@ -87,7 +86,7 @@ type Main struct {
 	Config Config
 	Log    *slog.Logger
 
-	DB     *sqldb.DB
+	DB     storage.Records
 	States dialogs.StateStore
 	Engine *dialogs.Engine
 	// Telegram and Viber are the channels the configuration enables, nil
@@ -123,13 +122,15 @@ func (m *Main) Open(ctx context.Context) error {
 	m.Metrics = metrics.New()
 	m.checks = map[string]func(context.Context) error{}
 
-	db, err := sqlite.Open(ctx, cfg.DatabasePath)
+	db, err := storage.Open(ctx, cfg.Database)
 	if err != nil {
-		return fmt.Errorf("DATABASE_PATH: open %s: %w", cfg.DatabasePath, err)
+		return fmt.Errorf("%s: open %s: %w", cfg.databaseVariable(), redactURL(cfg.Database), err)
 	}
 	m.DB = db
 	m.closers = append(m.closers, db.Close)
-	m.checks["sqlite"] = db.Ping
+	// /readyz names the engine: "sqlite ok" or "postgres ok".
+	engine, _, _ := storage.Parse(cfg.Database)
+	m.checks[engine] = db.Ping
 	if err := m.loadCommunities(ctx); err != nil {
 		return err
 	}
@@ -445,7 +446,7 @@ func (m *Main) Close() error {
 
 // openSite returns the public web site over the records, its links and
 // shared cards under the public URL when there is one.
-func openSite(db *sqldb.DB, loc *locales.Catalog, publicURL string, log *slog.Logger) (*site.Site, error) {
+func openSite(db storage.Records, loc *locales.Catalog, publicURL string, log *slog.Logger) (*site.Site, error) {
 	s, err := site.New(site.Config{Records: db, Locales: loc, ScoreCard: chart.ScoreCard, ScoreCardSVG: chart.ScoreCardSVG, BaseURL: publicURL, Log: log})
 	if err != nil {
 		return nil, fmt.Errorf("PUBLIC_URL: %w", err)

@@ -2,30 +2,16 @@ package postgres_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"sync"
 	"testing"
 
 	"github.com/hromadabot/hromadabot/storage"
 	"github.com/hromadabot/hromadabot/storage/postgres"
+	"github.com/hromadabot/hromadabot/storage/postgres/pgtest"
 	"github.com/hromadabot/hromadabot/storage/recordtest"
 	"github.com/jmoiron/sqlx"
 )
-
-// serverURL returns POSTGRES_URL, the server the tests make their schemas
-// in, or skips the test, saying so, when it is not set.
-func serverURL(tb testing.TB) string {
-	tb.Helper()
-	u := os.Getenv("POSTGRES_URL")
-	if u == "" {
-		tb.Skip("POSTGRES_URL is not set: the PostgreSQL suite is skipped (.ci/run sets it)")
-	}
-	return u
-}
 
 // engine gives every store a schema of its own on the server, dropped when
 // the test ends: a fresh database in milliseconds.
@@ -33,41 +19,9 @@ type engine struct {
 	urls sync.Map // storage.Records → its URL
 }
 
-// freshSchema makes an empty schema and returns the URL whose connections
-// work in it.
-func freshSchema(tb testing.TB) string {
-	tb.Helper()
-	server := serverURL(tb)
-	admin, err := sql.Open("pgx", server)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	// Registered first, so run last: after every store on it has closed.
-	tb.Cleanup(func() {
-		if _, err := admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`); err != nil {
-			tb.Errorf("drop schema: %v", err)
-		}
-	})
-	u, err := url.Parse(server)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
-
 func (e *engine) Open(tb testing.TB) storage.Records {
 	tb.Helper()
-	return e.openAt(tb, freshSchema(tb))
+	return e.openAt(tb, pgtest.Schema(tb))
 }
 
 func (e *engine) Reopen(tb testing.TB, db storage.Records) storage.Records {
@@ -126,6 +80,6 @@ func (r rebound) QueryRow(q string, args ...any) *sql.Row {
 
 // TestRecords runs the record store conformance suite on PostgreSQL.
 func TestRecords(t *testing.T) {
-	serverURL(t)
+	pgtest.ServerURL(t)
 	recordtest.Run(t, &engine{})
 }
