@@ -131,6 +131,21 @@ func Open(ctx context.Context, url string) (Records, error) {
 	}
 }
 
+// Copy copies every record of from into the empty to, with the same ids,
+// and checks the row counts and checksums of every table on both sides:
+// sqldb.Copy, for records opened by Open.
+func Copy(ctx context.Context, from, to Records) (*sqldb.CopyReport, error) {
+	src, ok := from.(*sqldb.DB)
+	if !ok {
+		return nil, fmt.Errorf("copy: the source is a %T, not a SQL database", from)
+	}
+	dst, ok := to.(*sqldb.DB)
+	if !ok {
+		return nil, fmt.Errorf("copy: the target is a %T, not a SQL database", to)
+	}
+	return sqldb.Copy(ctx, src, dst)
+}
+
 // The engines a database URL can name.
 const (
 	EngineSQLite   = "sqlite"

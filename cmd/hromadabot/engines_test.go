@@ -67,3 +67,48 @@ func TestCommandsOnEitherEngine(t *testing.T) {
 var anew = regexp.MustCompile(`[A-Z2-9]{4}-[A-Z2-9]{4}-[A-Z2-9]{4}|announce:[A-Z0-9]+|\d{4}-\d\d-\d\d[T ]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d)?`)
 
 func mask(s string) string { return anew.ReplaceAllString(s, "…") }
+
+// TestDBCopy moves a deployment from SQLite to PostgreSQL and back with
+// the command line: the ranking reads the same everywhere, and a copy
+// that could lose or mix records is refused.
+func TestDBCopy(t *testing.T) {
+	c := newCLI(t)
+	c.mustRun("report", "--community", "Буча", "--indicator", "1", "--value", "50")
+	c.mustRun("report", "--community", "Ірпінь", "--indicator", "11", "--value", "так")
+	want := c.mustRun("ranking", "--year", "2026", "--limit", "5")
+
+	t.Run("OKRoundTrip", func(t *testing.T) {
+		pg := pgtest.Schema(t)
+		back := c.path("back.db")
+		out := c.mustRun("db", "copy", "--to", pg)
+		if !strings.Contains(out, "counts and checksums agree") || !strings.Contains(out, "communities           1469") {
+			t.Fatalf("copy output:\n%s", out)
+		}
+		c.mustRun("db", "copy", "--from", pg, "--to", back)
+		for _, db := range []string{pg, back} {
+			if got := c.mustRun("ranking", "--year", "2026", "--limit", "5", "--db", db); got != want {
+				t.Errorf("ranking on %s:\n%s\nwant as on the original:\n%s", db, got, want)
+			}
+		}
+	})
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"ErrTargetIsSource", []string{"db", "copy", "--to", c.db}, "--to: is the database to copy from"},
+		{"ErrTargetHoldsRecords", []string{"db", "copy", "--to", template}, "--to: the target database is not empty: table communities has 1469 rows"},
+		{"ErrSourceMissing", []string{"db", "copy", "--from", c.path("missing.db"), "--to", c.path("new.db")}, "--from: " + c.path("missing.db") + ": no such database file"},
+		{"ErrTargetRequired", []string{"db", "copy"}, "--to"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c.unchanged(func() {
+				_, stderr, code := c.run(tc.args...)
+				if code == 0 || !strings.Contains(stderr, tc.want) {
+					t.Errorf("exit %d, stderr %q; want an error with %q", code, stderr, tc.want)
+				}
+			})
+		})
+	}
+}

@@ -58,6 +58,7 @@ func init() {
 		{"import", "import FILE [--community C] [--db PATH]", "store reports, or a community's own plan, from a CSV or XLSX file (all or nothing)", cmdImport},
 		{"broadcast send", "broadcast send --audience cdto|residents|all [--community C] --text T [--now] [--db PATH]", "store an announcement; the running bot sends it (after quiet hours unless --now)", cmdBroadcastSend},
 		{"broadcast status", "broadcast status [--job ID] [--limit N] [--db PATH]", "print the progress of a broadcast, or of the latest ones", cmdBroadcastStatus},
+		{"db copy", "db copy [--from PATH_OR_URL] --to URL", "copy every record into an empty database, SQLite or PostgreSQL, and check both sides", cmdDBCopy},
 		{"help", "help [COMMAND]", "list the commands, or show one command's flags", nil},
 	}
 }

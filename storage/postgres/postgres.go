@@ -11,6 +11,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"io/fs"
 	"runtime"
 	"time"
@@ -28,13 +29,22 @@ import (
 //go:embed migrations/*.sql
 var migrationFS embed.FS
 
-// writeLock is the key of the advisory lock every write transaction takes
-// (the bytes of "hrmdbot"): writers take turns as SQLite's single writer
-// makes them, whichever process they run in, so that what a transaction
-// reads before it writes stays true until it commits. Writes are a CDTO's
-// report, a user's setting, a broadcast's progress: a few hundred a second
-// at most, each a millisecond or two.
-const writeLock = 0x68726d64626f74
+// lockKeys are the keys of the advisory locks of the deployment whose
+// tables are in schema: one that every write transaction takes, so that
+// writers take turns as SQLite's single writer makes them, whichever
+// process they run in, and what a transaction reads before it writes
+// stays true until it commits (writes are a CDTO's report, a user's
+// setting, a broadcast's progress: a few hundred a second at most, each a
+// millisecond or two); and goose's, so that processes starting together
+// migrate once. Advisory locks are the database's, so the keys are the
+// schema's: deployments in two schemas of one database do not wait for
+// each other.
+func lockKeys(schema string) (write, migrate int64) {
+	h := fnv.New64a()
+	h.Write([]byte("hromadabot:" + schema))
+	k := int64(h.Sum64() &^ (1 << 63))
+	return k, k ^ 1
+}
 
 // Open connects to the PostgreSQL database at url (postgres://…), applies
 // the migrations (one process at a time, under goose's session lock),
@@ -59,7 +69,17 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 		pool.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
 	}
-	locker, err := lock.NewPostgresSessionLocker()
+	var schema sql.NullString
+	if err := pool.QueryRowContext(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	if !schema.Valid {
+		pool.Close()
+		return nil, errors.New("open database: the search_path names no schema that exists")
+	}
+	writeKey, migrateKey := lockKeys(schema.String)
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(migrateKey))
 	if err != nil {
 		pool.Close()
 		return nil, fmt.Errorf("migrations: %w", err)
@@ -71,7 +91,7 @@ func Open(ctx context.Context, url string) (*sqldb.DB, error) {
 		Dialect:      goose.DialectPostgres,
 		Migrate:      []goose.ProviderOption{goose.WithSessionLocker(locker)},
 		FormatError:  FormatError,
-		LockWrites:   fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", writeLock),
+		LockWrites:   fmt.Sprintf("SELECT pg_advisory_xact_lock(%d)", writeKey),
 		ReadOptions:  &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true},
 		ValueHistory: SelectValueHistory,
 	})

@@ -2,12 +2,14 @@ package sqldb_test
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
 	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/storage/postgres"
 	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 	"github.com/hromadabot/hromadabot/storage/sqlite/fixture"
@@ -65,6 +67,72 @@ func openFixture(b *testing.B, path string) *sqldb.DB {
 	return db
 }
 
+// engine opens a scale's fixture on one engine: to read, or a copy of
+// its own to write.
+type engine struct {
+	name     string
+	open     func(b *testing.B, s fixture.Scale) *sqldb.DB
+	openCopy func(b *testing.B, s fixture.Scale) *sqldb.DB
+}
+
+// engines are SQLite and, with POSTGRES_URL set, PostgreSQL, holding the
+// same rows: the PostgreSQL fixture is the SQLite one copied with Copy,
+// in a database of its own kept between runs.
+func engines(b *testing.B) []engine {
+	es := []engine{{
+		name: "sqlite",
+		open: func(b *testing.B, s fixture.Scale) *sqldb.DB { return openFixture(b, fixturePath(b, s)) },
+		openCopy: func(b *testing.B, s fixture.Scale) *sqldb.DB {
+			path := filepath.Join(b.TempDir(), "bench.db")
+			if err := fixture.Copy(fixturePath(b, s), path); err != nil {
+				b.Fatal(err)
+			}
+			return openFixture(b, path)
+		},
+	}}
+	server := os.Getenv("POSTGRES_URL")
+	if server == "" {
+		b.Log("POSTGRES_URL is not set: the benchmarks run on SQLite only")
+		return es
+	}
+	pgFixture := func(b *testing.B, s fixture.Scale) string {
+		start := time.Now()
+		u, built, err := fixture.CachedPostgres(context.Background(), server, s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if built {
+			b.Logf("built the %s fixture on PostgreSQL in %v", s.Name, time.Since(start).Round(time.Second))
+		}
+		return u
+	}
+	openPG := func(b *testing.B, u string) *sqldb.DB {
+		db, err := postgres.Open(context.Background(), u)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { db.Close() })
+		db.Now = func() time.Time { return benchNow }
+		return db
+	}
+	return append(es, engine{
+		name: "postgres",
+		open: func(b *testing.B, s fixture.Scale) *sqldb.DB { return openPG(b, pgFixture(b, s)) },
+		openCopy: func(b *testing.B, s fixture.Scale) *sqldb.DB {
+			u, drop, err := fixture.CopyPostgres(context.Background(), server, pgFixture(b, s))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() {
+				if err := drop(); err != nil {
+					b.Error(err)
+				}
+			})
+			return openPG(b, u)
+		},
+	})
+}
+
 // communityIDs returns the ids of the fixture's communities.
 func communityIDs(b *testing.B, db *sqldb.DB) []int64 {
 	b.Helper()
@@ -82,46 +150,50 @@ func communityIDs(b *testing.B, db *sqldb.DB) []int64 {
 func BenchmarkScore(b *testing.B) {
 	ctx := context.Background()
 	for _, s := range benchScales() {
-		db := openFixture(b, fixturePath(b, s))
-		ids := communityIDs(b, db)
-		b.Run(s.Name, func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				sc, err := db.Score(ctx, ids[i%len(ids)], 2026)
-				if err != nil {
-					b.Fatal(err)
+		for _, e := range engines(b) {
+			db := e.open(b, s)
+			ids := communityIDs(b, db)
+			b.Run(s.Name+"/"+e.name, func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					sc, err := db.Score(ctx, ids[i%len(ids)], 2026)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(sc.Indicators) != 23 {
+						b.Fatalf("%d indicators scored", len(sc.Indicators))
+					}
+					i += 7
 				}
-				if len(sc.Indicators) != 23 {
-					b.Fatalf("%d indicators scored", len(sc.Indicators))
-				}
-				i += 7
-			}
-		})
+			})
+		}
 	}
 }
 
 func BenchmarkRanking(b *testing.B) {
 	ctx := context.Background()
 	for _, s := range benchScales() {
-		db := openFixture(b, fixturePath(b, s))
-		n := len(communityIDs(b, db))
-		// Uncached is the computation itself: every community scored and
-		// ranked. Cached is what a score card pays while nothing changes.
-		for _, v := range []struct {
-			name    string
-			ranking func(context.Context, int) (hromadabot.Ranking, error)
-		}{{"Uncached", db.RankingUncached}, {"Cached", db.Ranking}} {
-			b.Run(s.Name+"/"+v.name, func(b *testing.B) {
-				for b.Loop() {
-					r, err := v.ranking(ctx, 2026)
-					if err != nil {
-						b.Fatal(err)
+		for _, e := range engines(b) {
+			db := e.open(b, s)
+			n := len(communityIDs(b, db))
+			// Uncached is the computation itself: every community scored and
+			// ranked. Cached is what a score card pays while nothing changes.
+			for _, v := range []struct {
+				name    string
+				ranking func(context.Context, int) (hromadabot.Ranking, error)
+			}{{"Uncached", db.RankingUncached}, {"Cached", db.Ranking}} {
+				b.Run(s.Name+"/"+v.name+"/"+e.name, func(b *testing.B) {
+					for b.Loop() {
+						r, err := v.ranking(ctx, 2026)
+						if err != nil {
+							b.Fatal(err)
+						}
+						if len(r) != n {
+							b.Fatalf("%d ranked, want %d", len(r), n)
+						}
 					}
-					if len(r) != n {
-						b.Fatalf("%d ranked, want %d", len(r), n)
-					}
-				}
-			})
+				})
+			}
 		}
 	}
 }
@@ -129,32 +201,30 @@ func BenchmarkRanking(b *testing.B) {
 func BenchmarkCreateReport(b *testing.B) {
 	ctx := context.Background()
 	for _, s := range benchScales() {
-		// The benchmark writes, so it works on a copy and the cached fixture
-		// stays as built.
-		path := filepath.Join(b.TempDir(), "bench.db")
-		if err := fixture.Copy(fixturePath(b, s), path); err != nil {
-			b.Fatal(err)
+		for _, e := range engines(b) {
+			// The benchmark writes, so it works on a copy and the cached fixture
+			// stays as built.
+			db := e.openCopy(b, s)
+			ids := communityIDs(b, db)
+			plan := db.DefaultPlan()
+			b.Run(s.Name+"/"+e.name, func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					ind := plan.Indicators[i%len(plan.Indicators)]
+					v := float64(i % 101)
+					if ind.Unit == hromadabot.UnitYesNo {
+						v = float64(i % 2)
+					}
+					// Keyed by its update, as the bot's reports are.
+					r := &hromadabot.Report{CommunityID: ids[i%len(ids)], IndicatorID: ind.ID, Value: v, Source: hromadabot.SourceTelegram,
+						DedupKey: "telegram:" + strconv.Itoa(i)}
+					if _, err := db.CreateReport(ctx, r, "telegram:1"); err != nil {
+						b.Fatal(err)
+					}
+					i++
+				}
+			})
 		}
-		db := openFixture(b, path)
-		ids := communityIDs(b, db)
-		plan := db.DefaultPlan()
-		b.Run(s.Name, func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				ind := plan.Indicators[i%len(plan.Indicators)]
-				v := float64(i % 101)
-				if ind.Unit == hromadabot.UnitYesNo {
-					v = float64(i % 2)
-				}
-				// Keyed by its update, as the bot's reports are.
-				r := &hromadabot.Report{CommunityID: ids[i%len(ids)], IndicatorID: ind.ID, Value: v, Source: hromadabot.SourceTelegram,
-					DedupKey: "telegram:" + strconv.Itoa(i)}
-				if _, err := db.CreateReport(ctx, r, "telegram:1"); err != nil {
-					b.Fatal(err)
-				}
-				i++
-			}
-		})
 	}
 }
 
@@ -164,24 +234,26 @@ func BenchmarkCreateReport(b *testing.B) {
 func BenchmarkDigestAudience(b *testing.B) {
 	ctx := context.Background()
 	for _, s := range benchScales() {
-		db := openFixture(b, fixturePath(b, s))
-		want := len(communityIDs(b, db))
-		for i := range s.Residents {
-			if i%5 < 2 && i%31 != 0 {
-				want++
+		for _, e := range engines(b) {
+			db := e.open(b, s)
+			want := len(communityIDs(b, db))
+			for i := range s.Residents {
+				if i%5 < 2 && i%31 != 0 {
+					want++
+				}
 			}
+			b.Run(s.Name+"/"+e.name, func(b *testing.B) {
+				for b.Loop() {
+					us, err := db.Users(ctx, hromadabot.UserFilter{Subscribed: true, NotBlocked: true})
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(us) != want {
+						b.Fatalf("%d subscribers, want %d", len(us), want)
+					}
+				}
+			})
 		}
-		b.Run(s.Name, func(b *testing.B) {
-			for b.Loop() {
-				us, err := db.Users(ctx, hromadabot.UserFilter{Subscribed: true, NotBlocked: true})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if len(us) != want {
-					b.Fatalf("%d subscribers, want %d", len(us), want)
-				}
-			}
-		})
 	}
 }
 
@@ -191,22 +263,24 @@ func BenchmarkDigestAudience(b *testing.B) {
 func BenchmarkScoresAsOf(b *testing.B) {
 	ctx := context.Background()
 	for _, s := range benchScales() {
-		db := openFixture(b, fixturePath(b, s))
-		n := len(communityIDs(b, db))
-		b.Run(s.Name, func(b *testing.B) {
-			i := 0
-			for b.Loop() {
-				// This week and the one before, as the digest asks.
-				at := benchNow.AddDate(0, 0, -7*(i%2))
-				scores, err := db.ScoresAsOf(ctx, 2026, at)
-				if err != nil {
-					b.Fatal(err)
+		for _, e := range engines(b) {
+			db := e.open(b, s)
+			n := len(communityIDs(b, db))
+			b.Run(s.Name+"/"+e.name, func(b *testing.B) {
+				i := 0
+				for b.Loop() {
+					// This week and the one before, as the digest asks.
+					at := benchNow.AddDate(0, 0, -7*(i%2))
+					scores, err := db.ScoresAsOf(ctx, 2026, at)
+					if err != nil {
+						b.Fatal(err)
+					}
+					if len(scores) != n {
+						b.Fatalf("%d communities scored, want %d", len(scores), n)
+					}
+					i++
 				}
-				if len(scores) != n {
-					b.Fatalf("%d communities scored, want %d", len(scores), n)
-				}
-				i++
-			}
-		})
+			})
+		}
 	}
 }
