@@ -25,8 +25,8 @@ const (
 )
 
 // ErrStopped is the outcome of an update that was queued but not started
-// when its Receiver stopped: it was not handled, so the platform (or the
-// inbox) delivers it again.
+// when its Receiver stopped, or when its Cancel was closed: it was not
+// handled, so the platform (the inbox, or the stream) delivers it again.
 var ErrStopped = errors.New("stopped before the update was handled")
 
 // ReplySender sends replies: the one rate-limited, retrying *Sender,
@@ -42,9 +42,12 @@ type Update struct {
 	// Platform and ChatID the order: one chat's updates are handled one
 	// after another, in the order submitted.
 	Event Event
-	// Before, when set, runs once, before the first handling: Telegram
-	// answers a pressed button there so that the client's spinner stops.
-	Before func(ctx context.Context)
+	// Before, when set, runs once, before the first handling, on the
+	// chat's worker, and may complete the event: Telegram answers a
+	// pressed button there so that the client's spinner stops; Viber
+	// downloads a message's media, so that a redelivery skipped as a
+	// repeat downloads nothing.
+	Before func(ctx context.Context, ev *Event)
 	// Deliver, when set, takes the replies instead of the Sender: Viber's
 	// welcome message goes back in the callback's HTTP answer.
 	Deliver func(ctx context.Context, replies []Reply) error
@@ -53,9 +56,14 @@ type Update struct {
 	// zero, as for a webhook, whose platform delivers it again instead.
 	Attempts int
 	// Done, when set, hears the outcome: nil once handled (or skipped as a
-	// repeat), ErrStopped (wrapped) when cut off by the stop, else the
-	// handling's error.
+	// repeat), ErrStopped (wrapped) when cut off by the stop or Cancel,
+	// else the handling's error.
 	Done func(error)
+	// Cancel, when set and closed before the update's turn comes (or
+	// while it waits to be tried again), hands it back unhandled, as the
+	// stop does: a process that lost a stream shard to another must not
+	// handle what it queued of it, which the new owner handles.
+	Cancel <-chan struct{}
 }
 
 // ReceiverOptions configure a Receiver. Zero fields take the defaults.
@@ -143,6 +151,10 @@ func (r *Receiver) Start(ctx context.Context, h Handler, s ReplySender) error {
 				select {
 				case <-r.stop:
 					u.done(ErrStopped)
+					continue
+				case <-u.Cancel:
+					// A nil Cancel never gets here.
+					u.done(fmt.Errorf("%w: cancelled", ErrStopped))
 					continue
 				default:
 				}
@@ -275,6 +287,8 @@ func (r *Receiver) work(ctx context.Context, h Handler, s ReplySender, u *Update
 		case <-time.After(Backoff(attempt)):
 		case <-r.stop:
 			return fmt.Errorf("%w: %v", ErrStopped, err)
+		case <-u.Cancel:
+			return fmt.Errorf("%w: cancelled: %v", ErrStopped, err)
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %v", ErrStopped, err)
 		}
@@ -288,15 +302,15 @@ func (r *Receiver) work(ctx context.Context, h Handler, s ReplySender, u *Update
 // handling the update again: the dialog has already moved on, and doing
 // it twice would be worse than a lost message.
 func (r *Receiver) handle(ctx context.Context, h Handler, s ReplySender, u *Update, first bool) (err error) {
-	ev := u.Event
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("%s: panic handling update %s: %v", r.opts.Name, ev.UpdateID, p)
+			err = fmt.Errorf("%s: panic handling update %s: %v", r.opts.Name, u.Event.UpdateID, p)
 		}
 	}()
 	if first && u.Before != nil {
-		u.Before(ctx)
+		u.Before(ctx, &u.Event)
 	}
+	ev := u.Event
 	replies, err := h.Handle(ctx, ev)
 	if err != nil && !first {
 		// The replies that come with a failure ("temporarily unavailable")

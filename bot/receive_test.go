@@ -381,7 +381,7 @@ func TestReceiverRetries(t *testing.T) {
 				done := make(chan error, 1)
 				u := testUpdate("9", "telegram:1", done)
 				u.Attempts = tc.attempts
-				u.Before = func(ctx context.Context) {
+				u.Before = func(ctx context.Context, _ *bot.Event) {
 					mu.Lock()
 					defer mu.Unlock()
 					log = append(log, "before")
@@ -516,7 +516,7 @@ func TestReceiverPanics(t *testing.T) {
 			u.Attempts = 3
 			switch tc.where {
 			case "before":
-				u.Before = func(context.Context) { panic("before bug") }
+				u.Before = func(context.Context, *bot.Event) { panic("before bug") }
 			case "deliver":
 				u.Deliver = func(context.Context, []bot.Reply) error { panic("deliver bug") }
 			}

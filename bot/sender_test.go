@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -541,4 +544,226 @@ func TestSleep(t *testing.T) {
 			t.Fatalf("err = %v, want context.Canceled", err)
 		}
 	})
+}
+
+// sharedLimiter is a bot.Limiter in memory on the fake clock: GCRA as
+// storage/redis runs it, in whole nanoseconds, for the Senders of a test
+// that share it, as the processes of a fleet share Redis. fail, when set,
+// returns the error of the n-th call (from 1), nil to answer.
+type sharedLimiter struct {
+	clock *senderClock
+	fail  func(n int) error
+
+	mu    sync.Mutex
+	calls int
+	tat   map[string]time.Time // theoretical arrival time, by key
+	keys  map[string]int       // events given, by key
+}
+
+var _ bot.Limiter = (*sharedLimiter)(nil)
+
+func (l *sharedLimiter) Allow(ctx context.Context, key string, interval time.Duration, burst int) (time.Duration, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	if l.fail != nil {
+		if err := l.fail(l.calls); err != nil {
+			return 0, err
+		}
+	}
+	if l.tat == nil {
+		l.tat, l.keys = map[string]time.Time{}, map[string]int{}
+	}
+	now := l.clock.Now()
+	tat := l.tat[key]
+	if tat.Before(now) {
+		tat = now
+	}
+	if free := tat.Add(interval - time.Duration(max(burst, 1))*interval); now.Before(free) {
+		return free.Sub(now), nil
+	}
+	l.tat[key] = tat.Add(interval)
+	l.keys[key]++
+	return 0, nil
+}
+
+func (l *sharedLimiter) Keys() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return maps.Clone(l.keys)
+}
+
+// TestSenderSharedLimiter has two Senders, as two processes would, send
+// turn about through one shared limiter: together they keep the limits
+// that each keeps alone without it.
+func TestSenderSharedLimiter(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		opts     bot.SenderOptions
+		chat     func(i int) string
+		n        int
+		check    func(t *testing.T, ds []delivery)
+		wantKeys map[string]int
+	}{
+		{
+			name: "OKGlobalRateInAll",
+			opts: bot.SenderOptions{GlobalRate: 10},
+			chat: func(i int) string { return strconv.Itoa(i) },
+			n:    100,
+			check: func(t *testing.T, ds []delivery) {
+				if got := maxInWindow(ds, time.Second); got > 10 {
+					t.Fatalf("%d deliveries within one second, limit 10/s in all", got)
+				}
+			},
+		},
+		{
+			name: "OKChatRateInAll",
+			opts: bot.SenderOptions{GlobalRate: 1000},
+			chat: func(int) string { return "42" },
+			n:    30,
+			check: func(t *testing.T, ds []delivery) {
+				for _, w := range []time.Duration{time.Second, 5 * time.Second, 10 * time.Second} {
+					if got, most := maxInWindow(ds, w), 3+int(w/time.Second); got > most {
+						t.Fatalf("%d deliveries to one chat within %s, want at most %d", got, w, most)
+					}
+				}
+			},
+		},
+		{
+			name:     "OKKeysOfThePlatform",
+			opts:     bot.SenderOptions{Platform: "telegram"},
+			chat:     func(i int) string { return strconv.Itoa(i % 2) },
+			n:        4,
+			wantKeys: map[string]int{"send:telegram": 4, "chat:telegram:0": 2, "chat:telegram:1": 2},
+		},
+		{
+			name:     "OKUnlimitedAsksChatsOnly",
+			opts:     bot.SenderOptions{GlobalRate: math.Inf(1), Platform: "telegram"},
+			chat:     func(int) string { return "7" },
+			n:        2,
+			wantKeys: map[string]int{"chat:telegram:7": 2},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := newSenderClock()
+			tr := &fakeTransport{clock: clock}
+			lim := &sharedLimiter{clock: clock}
+			opts := tc.opts
+			opts.Limiter, opts.Now, opts.Sleep = lim, clock.Now, clock.Sleep
+			senders := []*bot.Sender{bot.NewSender(tr, opts), bot.NewSender(tr, opts)}
+			for i := range tc.n {
+				if err := senders[i%2].Send(t.Context(), message(tc.chat(i))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ds := tr.Tries()
+			if len(ds) != tc.n {
+				t.Fatalf("deliveries = %d, want %d", len(ds), tc.n)
+			}
+			if tc.check != nil {
+				tc.check(t, ds)
+			}
+			if tc.wantKeys != nil {
+				if got := lim.Keys(); !maps.Equal(got, tc.wantKeys) {
+					t.Fatalf("limiter keys %v, want %v", got, tc.wantKeys)
+				}
+			}
+		})
+	}
+}
+
+// TestSenderSharedLimiterDown checks that a Sender whose shared limiter
+// fails goes on sending under limits of its own, a share of the global
+// one, never unlimited.
+func TestSenderSharedLimiterDown(t *testing.T) {
+	errRedis := errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+
+	t.Run("OKFallsBackToShareOfRate", func(t *testing.T) {
+		clock := newSenderClock()
+		tr := &fakeTransport{clock: clock}
+		lim := &sharedLimiter{clock: clock, fail: func(int) error { return errRedis }}
+		s := bot.NewSender(tr, bot.SenderOptions{GlobalRate: 20, Limiter: lim, Now: clock.Now, Sleep: clock.Sleep})
+		const n = 60
+		for i := range n {
+			if err := s.Send(t.Context(), message(strconv.Itoa(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ds := tr.Tries()
+		if len(ds) != n {
+			t.Fatalf("deliveries = %d, want %d", len(ds), n)
+		}
+		// The default FleetSize of 4 leaves each process 20/4 a second.
+		if got := maxInWindow(ds, time.Second); got > 5 {
+			t.Fatalf("%d deliveries within one second, want at most 5 while the limiter is down", got)
+		}
+		// It is asked again after a backoff, not for every message.
+		if lim.calls >= n/2 {
+			t.Fatalf("limiter asked %d times for %d messages", lim.calls, n)
+		}
+	})
+
+	t.Run("OKSharedAgainOnceItAnswers", func(t *testing.T) {
+		clock := newSenderClock()
+		tr := &fakeTransport{clock: clock}
+		lim := &sharedLimiter{clock: clock, fail: func(n int) error {
+			if n <= 2 {
+				return errRedis
+			}
+			return nil
+		}}
+		s := bot.NewSender(tr, bot.SenderOptions{GlobalRate: 20, Limiter: lim, Now: clock.Now, Sleep: clock.Sleep})
+		const n = 40
+		for i := range n {
+			if err := s.Send(t.Context(), message(strconv.Itoa(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := len(tr.Tries()); got != n {
+			t.Fatalf("deliveries = %d, want %d", got, n)
+		}
+		if got := lim.Keys()["send:bot"]; got == 0 || got >= n {
+			t.Fatalf("%d of %d messages under the shared limit, want the ones after the outage", got, n)
+		}
+	})
+
+	t.Run("OKStuckLimiterCountsAsDown", func(t *testing.T) {
+		clock := newSenderClock()
+		tr := &fakeTransport{clock: clock}
+		s := bot.NewSender(tr, bot.SenderOptions{Limiter: stuckLimiter{}, Now: clock.Now, Sleep: clock.Sleep})
+		if err := s.Send(t.Context(), message("42")); err != nil {
+			t.Fatal(err)
+		}
+		if n := len(tr.Tries()); n != 1 {
+			t.Fatalf("delivery attempts = %d, want 1 under the local limits", n)
+		}
+	})
+
+	t.Run("ErrCanceledAskingLimiter", func(t *testing.T) {
+		clock := newSenderClock()
+		tr := &fakeTransport{clock: clock}
+		ctx, cancel := context.WithCancel(t.Context())
+		defer cancel()
+		// The call is cut short by ctx, as go-redis returns it.
+		lim := &sharedLimiter{clock: clock, fail: func(int) error {
+			cancel()
+			return context.Canceled
+		}}
+		s := bot.NewSender(tr, bot.SenderOptions{Limiter: lim, Now: clock.Now, Sleep: clock.Sleep})
+		if err := s.Send(ctx, message("42")); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if n := len(tr.Tries()); n != 0 {
+			t.Fatalf("delivery attempts = %d, want none", n)
+		}
+	})
+}
+
+// stuckLimiter answers nothing until its context ends, as a Redis that
+// stopped answering without closing the connection.
+type stuckLimiter struct{}
+
+func (stuckLimiter) Allow(ctx context.Context, key string, interval time.Duration, burst int) (time.Duration, error) {
+	<-ctx.Done()
+	return 0, ctx.Err()
 }

@@ -22,7 +22,6 @@ import (
 	"sync"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/robfig/cron/v3"
 
 	"github.com/hromadabot/hromadabot"
@@ -61,6 +60,14 @@ type Store interface {
 	LastReportTimes(ctx context.Context) (map[int64]time.Time, error)
 }
 
+// SlotLock lets one of several processes make each scheduled job;
+// storage/redis's SlotLock implements it.
+type SlotLock interface {
+	// TryLock takes key for ttl unless another process holds it, and
+	// reports whether it did.
+	TryLock(ctx context.Context, key string, ttl time.Duration) (bool, error)
+}
+
 // Clock is the engine's and the scheduler's time: tests move it on
 // without waiting.
 type Clock interface {
@@ -85,7 +92,6 @@ const (
 	DefaultReminderCron = "0 10 * * 1"
 	DefaultDigestCron   = "0 18 * * 5"
 	DefaultPollInterval = 3 * time.Second
-	DefaultRedisPrefix  = "hromadabot:"
 )
 
 // Config is what a Service is built from.
@@ -119,11 +125,17 @@ type Config struct {
 	// (REMINDER_CRON, DIGEST_CRON); empty means Monday 10:00 and Friday 18:00.
 	ReminderCron string
 	DigestCron   string
-	// Redis, when set, makes one of several processes sharing it run each
-	// slot; without it this process runs every slot (the database's unique
-	// key remains the final guard). RedisPrefix starts the lock keys.
-	Redis       goredis.UniversalClient
-	RedisPrefix string
+	// Locks, when set, makes one of several processes sharing it run each
+	// slot, under the key broadcast:SLOT ("broadcast:digest:2026-W47");
+	// nil means this process runs every slot. Either way the database's
+	// unique key remains the final guard.
+	Locks SlotLock
+	// Limiter, when set, paces the broadcasts of every process sharing it
+	// together, so that jobs sent by several processes at once keep Rate
+	// (and PlatformRates) in all: the key broadcast:PLATFORM for a
+	// platform of PlatformRates, broadcast:default for the others. nil
+	// paces this process's sends alone.
+	Limiter bot.Limiter
 	// PollInterval is how often the engine looks for new jobs, such as an
 	// announcement stored by the command line; default 3 seconds.
 	PollInterval time.Duration
@@ -148,8 +160,7 @@ type Service struct {
 	workers  int
 	quiet    QuietHours
 	schedule map[string]cron.Schedule
-	redis    goredis.UniversalClient
-	prefix   string
+	locks    SlotLock
 	poll     time.Duration
 	log      *slog.Logger
 	progress func(kind string, sent, total int)
@@ -191,16 +202,12 @@ func New(cfg Config) (*Service, error) {
 		rate:     cfg.Rate,
 		workers:  cfg.Concurrency,
 		quiet:    cfg.QuietHours,
-		redis:    cfg.Redis,
-		prefix:   cfg.RedisPrefix,
+		locks:    cfg.Locks,
 		poll:     cfg.PollInterval,
 		log:      cfg.Log,
 		progress: cfg.Progress,
 		outcome:  cfg.Outcome,
 		owner:    rand.Text()[:12],
-	}
-	if c, ok := s.redis.(*goredis.Client); ok && c == nil {
-		s.redis = nil // a nil client passed as the interface means no Redis
 	}
 	for platform, snd := range cfg.Senders {
 		if snd != nil {
@@ -219,18 +226,15 @@ func New(cfg Config) (*Service, error) {
 	if s.workers == 0 {
 		s.workers = DefaultConcurrency
 	}
-	if s.prefix == "" {
-		s.prefix = DefaultRedisPrefix
-	}
 	if s.poll <= 0 {
 		s.poll = DefaultPollInterval
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
-	s.paces = map[string]*pacer{"": newPacer(s.clock, s.rate)}
+	s.paces = map[string]*pacer{"": newPacer(s.clock, s.rate, cfg.Limiter, "broadcast:default", s.log)}
 	for platform, r := range cfg.PlatformRates {
-		s.paces[platform] = newPacer(s.clock, r)
+		s.paces[platform] = newPacer(s.clock, r, cfg.Limiter, "broadcast:"+platform, s.log)
 	}
 
 	s.schedule = make(map[string]cron.Schedule, 2)

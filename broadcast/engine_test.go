@@ -2,6 +2,7 @@ package broadcast_test
 
 import (
 	"context"
+	"errors"
 	"strconv"
 	"strings"
 	"testing"
@@ -404,6 +405,126 @@ func TestRate(t *testing.T) {
 			// 25 a second span ten seconds.
 			if span := ds[len(ds)-1].At.Sub(ds[0].At); span > 10*time.Second+10*time.Millisecond {
 				t.Fatalf("251 messages at 25/s spread over %s", span)
+			}
+		})
+	})
+}
+
+// TestRateShared runs jobs in several processes at once, each paced by one
+// shared limiter (Redis in production): together they keep the rate, and
+// each platform's pace has a key of its own.
+func TestRateShared(t *testing.T) {
+	for _, tc := range []struct {
+		name          string
+		processes     int
+		rate          int
+		platformRates map[string]int
+		wantKey       string
+	}{
+		{"OKThreeProcessesKeepTheRate", 3, 10, nil, "broadcast:default"},
+		{"OKOneProcessKeepsTheRate", 1, 10, nil, "broadcast:default"},
+		{"OKPlatformRateHasItsKey", 3, 25, map[string]int{hromadabot.PlatformTelegram: 7}, "broadcast:telegram"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				clock := NewClock(tuesday)
+				db, _ := MustOpenDB(t, clock)
+				const perJob = 60
+				var chats []string
+				for j := range tc.processes {
+					_, cs := MustJobKey(t, db, "announce:fleet-"+strconv.Itoa(j), 100000+1000*j, perJob, false)
+					chats = append(chats, cs...)
+				}
+				lim := &FakeLimiter{Clock: clock}
+				senders := make([]*FakeSender, tc.processes)
+				errs := make(chan error, tc.processes)
+				for i := range senders {
+					senders[i] = &FakeSender{Clock: clock}
+					s := MustService(t, db, clock, senders[i], func(c *broadcast.Config) {
+						c.Rate, c.PlatformRates, c.Limiter = tc.rate, tc.platformRates, lim
+					})
+					go func() { errs <- s.SendPending(t.Context()) }()
+				}
+				for range senders {
+					if err := <-errs; err != nil {
+						t.Fatal(err)
+					}
+				}
+				var all []Delivery
+				busy := 0
+				for _, snd := range senders {
+					ds := snd.Deliveries()
+					all = append(all, ds...)
+					if len(ds) > 0 {
+						busy++
+					}
+				}
+				AssertEachOnce(t, all, chats)
+				rate := tc.rate
+				if r, ok := tc.platformRates[hromadabot.PlatformTelegram]; ok {
+					rate = r
+				}
+				AssertRate(t, all, rate)
+				if tc.processes > 1 && busy < 2 {
+					t.Fatalf("%d of %d processes sent: the test wants them sending together", busy, tc.processes)
+				}
+				if got := lim.Keys(); got[tc.wantKey] != len(chats) || len(got) != 1 {
+					t.Fatalf("limiter keys %v, want %d events of %s alone", got, len(chats), tc.wantKey)
+				}
+			})
+		})
+	}
+
+	t.Run("OKLimiterDownWaitsThenSends", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			clock := NewClock(tuesday)
+			db, _ := MustOpenDB(t, clock)
+			job, chats := MustJob(t, db, 20, false)
+			// Redis refuses the first five calls: the sends wait, with
+			// backoff, and none is given up as failed.
+			lim := &FakeLimiter{Clock: clock, Fail: func(n int) error {
+				if n <= 5 {
+					return errors.New("dial tcp 127.0.0.1:6379: connect: connection refused")
+				}
+				return nil
+			}}
+			snd := &FakeSender{Clock: clock}
+			start := clock.Now()
+			s := MustService(t, db, clock, snd, func(c *broadcast.Config) { c.Rate, c.Limiter = 10, lim })
+			if err := s.SendPending(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			ds := snd.Deliveries()
+			AssertEachOnce(t, ds, chats)
+			AssertRate(t, ds, 10)
+			// Five backoffs from 500ms, each at least half its ceiling.
+			if waited := ds[0].At.Sub(start); waited < (250+500+1000+2000+4000)*time.Millisecond {
+				t.Fatalf("first message after %s: sent while the limiter was down", waited)
+			}
+			if p := MustProgress(t, db, job.ID); p.Status != hromadabot.BroadcastDone || p.Sent != 20 || p.Failed != 0 {
+				t.Fatalf("progress %+v", p)
+			}
+		})
+	})
+
+	t.Run("OKLimiterDownStopsWithContext", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			clock := NewClock(tuesday)
+			db, _ := MustOpenDB(t, clock)
+			job, _ := MustJob(t, db, 20, false)
+			lim := &FakeLimiter{Clock: clock, Fail: func(int) error { return errors.New("connection refused") }}
+			snd := &FakeSender{Clock: clock}
+			s := MustService(t, db, clock, snd, func(c *broadcast.Config) { c.Limiter = lim })
+			ctx, cancel := context.WithTimeout(t.Context(), time.Hour)
+			defer cancel()
+			if err := s.SendPending(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if n := len(snd.Deliveries()); n != 0 {
+				t.Fatalf("%d sent without a limit", n)
+			}
+			if p := MustProgress(t, db, job.ID); p.Pending != 20 || p.Failed != 0 || p.Status == hromadabot.BroadcastDone {
+				t.Fatalf("progress %+v, want every recipient still pending", p)
 			}
 		})
 	})

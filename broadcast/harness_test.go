@@ -3,6 +3,7 @@ package broadcast_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -161,18 +162,25 @@ func MustReport(tb testing.TB, db *sqldb.DB, communityID int64, indicator int, v
 // their chat ids. now lets it send during quiet hours.
 func MustJob(tb testing.TB, db *sqldb.DB, n int, now bool) (*hromadabot.Broadcast, []string) {
 	tb.Helper()
+	return MustJobKey(tb, db, "announce:test", 100000, n, now)
+}
+
+// MustJobKey is MustJob with the job's key and the first user's chat id,
+// so that a test can store several jobs to different people.
+func MustJobKey(tb testing.TB, db *sqldb.DB, key string, first, n int, now bool) (*hromadabot.Broadcast, []string) {
+	tb.Helper()
 	ctx := context.Background()
 	rs := make([]hromadabot.Recipient, n)
 	chats := make([]string, n)
 	for i := range n {
-		u, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, strconv.Itoa(100000+i), "uk")
+		u, err := db.EnsureUser(ctx, hromadabot.PlatformTelegram, strconv.Itoa(first+i), "uk")
 		if err != nil {
 			tb.Fatal(err)
 		}
 		rs[i] = hromadabot.Recipient{UserID: u.ID, Platform: u.Platform, PlatformID: u.PlatformID, Text: "Повідомлення №" + strconv.Itoa(i)}
 		chats[i] = u.PlatformID
 	}
-	job := &hromadabot.Broadcast{Kind: hromadabot.BroadcastAnnouncement, Key: "announce:test", OverrideQuiet: now, CreatedBy: "cli"}
+	job := &hromadabot.Broadcast{Kind: hromadabot.BroadcastAnnouncement, Key: key, OverrideQuiet: now, CreatedBy: "cli"}
 	if _, err := db.CreateBroadcast(ctx, job, rs); err != nil {
 		tb.Fatal(err)
 	}
@@ -297,3 +305,50 @@ var Blocked = fmt.Errorf("%w: Forbidden: bot was blocked by the user", bot.ErrBl
 
 // RetryAfter is a 429 answer.
 func RetryAfter(d time.Duration) error { return &bot.RetryAfterError{After: d} }
+
+// FakeLimiter is a bot.Limiter in memory on a clock: GCRA as storage/redis
+// runs it, in whole nanoseconds, for the processes of a test that share it.
+// Fail, when set, returns the error of the n-th call (from 1), nil to
+// answer.
+type FakeLimiter struct {
+	Clock broadcast.Clock
+	Fail  func(n int) error
+
+	mu    sync.Mutex
+	calls int
+	tat   map[string]time.Time // theoretical arrival time, by key
+	keys  map[string]int       // events given, by key
+}
+
+// Allow implements bot.Limiter.
+func (f *FakeLimiter) Allow(ctx context.Context, key string, interval time.Duration, burst int) (time.Duration, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.Fail != nil {
+		if err := f.Fail(f.calls); err != nil {
+			return 0, err
+		}
+	}
+	if f.tat == nil {
+		f.tat, f.keys = map[string]time.Time{}, map[string]int{}
+	}
+	now := f.Clock.Now()
+	tat := f.tat[key]
+	if tat.Before(now) {
+		tat = now
+	}
+	if free := tat.Add(interval - time.Duration(max(burst, 1))*interval); now.Before(free) {
+		return free.Sub(now), nil
+	}
+	f.tat[key] = tat.Add(interval)
+	f.keys[key]++
+	return 0, nil
+}
+
+// Keys returns how many events each key gave.
+func (f *FakeLimiter) Keys() map[string]int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return maps.Clone(f.keys)
+}

@@ -3,12 +3,16 @@ package broadcast
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/hromadabot/hromadabot/bot"
 )
 
 // QuietHours is a daily span of hours when no broadcast message goes out:
@@ -74,28 +78,47 @@ func (q QuietHours) Until(t time.Time, loc *time.Location) time.Time {
 }
 
 // pacer spaces the engine's sends to its rate, and holds them all while the
-// platform has asked the bot to wait. It is safe for concurrent use.
+// platform has asked the bot to wait. With a shared limiter it spaces the
+// sends of every process sharing it. It is safe for concurrent use.
 type pacer struct {
 	clock Clock
 	lim   *rate.Limiter
+
+	// shared, when set, holds the rate under key instead of lim: one
+	// message per every. turn lets one worker at a time ask it, and down
+	// notes that it failed last, so that an outage is logged once.
+	shared bot.Limiter
+	key    string
+	every  time.Duration
+	turn   chan struct{}
+	down   atomic.Bool
+	log    *slog.Logger
 
 	mu sync.Mutex
 	// hold is when the platform allows sending again after a 429.
 	hold time.Time
 }
 
-func newPacer(clock Clock, perSecond int) *pacer {
+func newPacer(clock Clock, perSecond int, shared bot.Limiter, key string, log *slog.Logger) *pacer {
 	// A burst of 1 spaces sends evenly. The spacing is a microsecond more
 	// than 1/rate because the limiter computes in float seconds and
 	// truncates to nanoseconds: rate+1 sends must never fit in one second.
 	every := time.Second/time.Duration(perSecond) + time.Microsecond
-	return &pacer{clock: clock, lim: rate.NewLimiter(rate.Every(every), 1)}
+	p := &pacer{clock: clock, lim: rate.NewLimiter(rate.Every(every), 1), log: log}
+	if shared != nil {
+		p.shared, p.key, p.every = shared, key, bot.Interval(float64(perSecond))
+		p.turn = make(chan struct{}, 1)
+	}
+	return p
 }
 
 // wait returns when one message may go out, or with ctx.Err(). Slots are
 // reserved under the lock from a time that never goes back (now, or the
 // end of a hold), so the limiter's spacing holds across workers.
 func (p *pacer) wait(ctx context.Context) error {
+	if p.shared != nil {
+		return p.waitShared(ctx)
+	}
 	p.mu.Lock()
 	now := p.clock.Now()
 	from := now
@@ -110,6 +133,60 @@ func (p *pacer) wait(ctx context.Context) error {
 	// A slot given up when ctx ends is not handed back: the engine is
 	// stopping, and a returned slot could let two sends come too close.
 	return p.clock.Sleep(ctx, d)
+}
+
+// waitShared is wait on the shared limiter. One worker of this process
+// asks at a time, the others queue here, so that they do not all ask at
+// every free slot. The hold after a 429 stays this process's: the others
+// hear their own 429s.
+//
+// While the limiter fails, the broadcasts wait, and it is asked again
+// after bot.Backoff. The Sender falls back to a guessed share of its rate
+// instead, because a person waits for a reply; nobody waits for a given
+// message of a broadcast, whose recipients stay pending in the database
+// meanwhile, and a broadcast is the bulk that a wrong guess of the number
+// of processes would push over the platform's limit.
+func (p *pacer) waitShared(ctx context.Context) error {
+	select {
+	case p.turn <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-p.turn }()
+	failures := 0
+	for {
+		p.mu.Lock()
+		held := p.hold.Sub(p.clock.Now())
+		p.mu.Unlock()
+		if held > 0 {
+			if err := p.clock.Sleep(ctx, held); err != nil {
+				return err
+			}
+			continue
+		}
+		d, err := p.shared.Allow(ctx, p.key, p.every, 1)
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failures++
+			if p.down.CompareAndSwap(false, true) {
+				p.log.WarnContext(ctx, "broadcast limiter failed: sends wait until it answers", "key", p.key, "err", err)
+			}
+			d = bot.Backoff(failures)
+		} else {
+			failures = 0
+			if p.down.CompareAndSwap(true, false) {
+				p.log.InfoContext(ctx, "broadcast limiter answers again: sending", "key", p.key)
+			}
+			if d <= 0 {
+				return nil
+			}
+		}
+		if err := p.clock.Sleep(ctx, d); err != nil {
+			return err
+		}
+	}
 }
 
 // holdFor stops every send for d from now, as a 429 asks.

@@ -14,7 +14,7 @@ const (
 	// catchUp is how late a slot missed while no process ran (a deploy, a
 	// crash) is still made on start.
 	catchUp = 12 * time.Hour
-	// slotLockTTL bounds how long a process that took a slot in Redis and
+	// slotLockTTL bounds how long a process that took a slot's lock and
 	// died before storing its job keeps the others from it.
 	slotLockTTL = 10 * time.Minute
 	// maxNap bounds one sleep until the next slot, so that a clock that
@@ -86,9 +86,9 @@ func (s *Service) fire(ctx context.Context, kind string, slot time.Time) {
 
 // Fire makes the job of the kind's slot (hromadabot.BroadcastReminder or
 // BroadcastDigest) unless it exists, and returns it with created true when
-// this call stored it. With Redis, only the process that takes the slot's
-// lock composes the job; the others return nil, false. The audience and
-// every message are composed as of slot.
+// this call stored it. With Config.Locks, only the process that takes the
+// slot's lock composes the job; the others return nil, false. The audience
+// and every message are composed as of slot.
 func (s *Service) Fire(ctx context.Context, kind string, slot time.Time) (*hromadabot.Broadcast, bool, error) {
 	if kind != hromadabot.BroadcastReminder && kind != hromadabot.BroadcastDigest {
 		return nil, false, hromadabot.FieldErrorf("kind", "broadcast_kind_invalid", "only reminders and digests are scheduled, not %q", kind)
@@ -100,8 +100,10 @@ func (s *Service) Fire(ctx context.Context, kind string, slot time.Time) (*hroma
 	case hromadabot.ErrorCode(err) != hromadabot.ENOTFOUND:
 		return nil, false, err
 	}
-	if s.redis != nil {
-		took, err := s.redis.SetNX(ctx, s.prefix+"broadcast:"+key, s.owner, slotLockTTL).Result()
+	if s.locks != nil {
+		// The key is the one that processes took before SlotLock, so that
+		// old and new ones running side by side in a deploy share it.
+		took, err := s.locks.TryLock(ctx, "broadcast:"+key, slotLockTTL)
 		switch {
 		case err != nil:
 			// The database's unique key still makes one job: composing it

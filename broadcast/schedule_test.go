@@ -2,8 +2,10 @@ package broadcast_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -14,8 +16,11 @@ import (
 
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/broadcast"
+	"github.com/hromadabot/hromadabot/storage/redis"
 	"github.com/hromadabot/hromadabot/storage/sqldb"
 )
+
+var _ broadcast.SlotLock = (*redis.SlotLock)(nil)
 
 // monday is the default reminder slot, Monday 10:00 in Kyiv.
 var monday = Kyiv(2026, time.November, 23, 10, 0, 0)
@@ -121,7 +126,9 @@ func TestFire(t *testing.T) {
 		results := make([]*hromadabot.Broadcast, 6)
 		var wg sync.WaitGroup
 		for i := range results {
-			s := MustService(t, db, clock, &FakeSender{Clock: clock}, func(c *broadcast.Config) { c.Redis, c.RedisPrefix = rdb, prefix })
+			// Each process has a lock of its own on the one Redis.
+			locks := redis.NewSlotLock(rdb, prefix, "process-"+strconv.Itoa(i))
+			s := MustService(t, db, clock, &FakeSender{Clock: clock}, func(c *broadcast.Config) { c.Locks = locks })
 			wg.Go(func() {
 				job, _, err := s.Fire(ctx, hromadabot.BroadcastDigest, monday)
 				if err != nil {
@@ -134,9 +141,11 @@ func TestFire(t *testing.T) {
 		if all := jobs(t, db); len(all) != 1 || all[0].Key != "digest:2026-W48" {
 			t.Fatalf("jobs %+v, want one digest", all)
 		}
-		n, err := rdb.Exists(ctx, prefix+"broadcast:digest:2026-W48").Result()
-		if err != nil || n != 1 {
-			t.Fatalf("slot lock: %d, %v", n, err)
+		// The key is the one taken before SlotLock, so that old and new
+		// processes share it in a deploy; its value names the taker.
+		owner, err := rdb.Get(ctx, prefix+"broadcast:digest:2026-W48").Result()
+		if err != nil || !strings.HasPrefix(owner, "process-") {
+			t.Fatalf("slot lock: %q, %v", owner, err)
 		}
 		// The processes that lost the lock made nothing.
 		composers := 0
@@ -150,6 +159,36 @@ func TestFire(t *testing.T) {
 		}
 	})
 
+	for _, tc := range []struct {
+		name string
+		lock fakeLock
+		jobs int
+	}{
+		{"OKLockTakenComposes", fakeLock{took: true}, 1},
+		{"OKLockHeldElsewhereComposesNothing", fakeLock{took: false}, 0},
+		// The database's unique key still makes one job: composing it
+		// twice is waste, not harm.
+		{"OKLockFailsComposesAnyway", fakeLock{err: errors.New("dial tcp: connection refused")}, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := NewClock(monday)
+			db, _ := MustOpenDB(t, clock)
+			silentCDTO(t, db, 1)
+			lock := tc.lock
+			s := MustService(t, db, clock, &FakeSender{Clock: clock}, func(c *broadcast.Config) { c.Locks = &lock })
+			job, created, err := s.Fire(ctx, hromadabot.BroadcastReminder, monday)
+			if err != nil || created != (tc.jobs == 1) || (job != nil) != (tc.jobs == 1) {
+				t.Fatalf("Fire: %+v, %v, %v", job, created, err)
+			}
+			if n := len(jobs(t, db)); n != tc.jobs {
+				t.Fatalf("%d jobs, want %d", n, tc.jobs)
+			}
+			if lock.key != "broadcast:reminder:2026-W48" || lock.ttl <= 0 {
+				t.Fatalf("TryLock(%q, %s), want the slot's key and a ttl", lock.key, lock.ttl)
+			}
+		})
+	}
+
 	t.Run("ErrKindNotScheduled", func(t *testing.T) {
 		clock := NewClock(monday)
 		db, _ := MustOpenDB(t, clock)
@@ -162,6 +201,20 @@ func TestFire(t *testing.T) {
 			t.Fatalf("%d jobs, want none", n)
 		}
 	})
+}
+
+// fakeLock is a SlotLock that answers took or err, and notes what it was
+// asked.
+type fakeLock struct {
+	took bool
+	err  error
+	key  string
+	ttl  time.Duration
+}
+
+func (f *fakeLock) TryLock(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	f.key, f.ttl = key, ttl
+	return f.took, f.err
 }
 
 func TestSlotKey(t *testing.T) {

@@ -58,6 +58,19 @@ func (c *Channel) Run(ctx context.Context, h bot.Handler, s bot.ReplySender) err
 	if err := c.recv.Start(ctx, h, s); err != nil {
 		return err
 	}
+	// The stream receiver runs until Run ends, whatever ends it.
+	streamCtx, stopStream := context.WithCancel(ctx)
+	defer stopStream()
+	var streamed chan struct{}
+	if c.stream != nil {
+		streamed = make(chan struct{})
+		go func() {
+			defer close(streamed)
+			if err := c.stream.Run(streamCtx); err != nil {
+				c.log.Error("telegram: stream receiver", "err", err)
+			}
+		}()
+	}
 	var err error
 	if c.cfg.WebhookURL != "" {
 		if err = c.setWebhook(ctx); ctx.Err() != nil {
@@ -77,20 +90,28 @@ func (c *Channel) Run(ctx context.Context, h bot.Handler, s bot.ReplySender) err
 		if cerr := c.setCommands(ctx); cerr != nil && ctx.Err() == nil {
 			c.log.Warn("telegram: set command menu failed", "err", cerr)
 		}
-		if c.cfg.WebhookURL != "" {
-			c.log.Info("telegram: receiving updates by webhook", "bot", c.Username())
+		switch {
+		case c.cfg.WebhookURL != "":
+			c.log.Info("telegram: receiving updates by webhook", "bot", c.Username(), "shared", c.stream != nil)
 			<-ctx.Done()
-		} else {
+		case c.stream != nil:
+			c.log.Info("telegram: receiving updates by long polling, shared: one process polls", "bot", c.Username())
+			err = c.stream.Lead(ctx, "poller", c.pollStream)
+		default:
 			c.log.Info("telegram: receiving updates by long polling", "bot", c.Username())
 			afterStop, err = c.receive(ctx, offsets)
 		}
 	}
+	stopStream()
 	c.recv.Stop()
+	if streamed != nil {
+		<-streamed
+	}
 	c.answering.Wait()
 	if afterStop != nil {
 		afterStop()
 	}
-	if c.cfg.WebhookURL == "" {
+	if c.cfg.WebhookURL == "" && c.stream == nil {
 		c.confirm(offsets)
 	}
 	c.log.Info("telegram: stopped")
@@ -100,18 +121,13 @@ func (c *Channel) Run(ctx context.Context, h bot.Handler, s bot.ReplySender) err
 // update is the Receiver's update for a Telegram update; false when the
 // bot does not handle it. done hears the outcome.
 func (c *Channel) update(u tgbotapi.Update, attempts int, done func(error)) (*bot.Update, bool) {
-	ev, ok := toEvent(u, c.now())
+	ev, ok := c.event(u)
 	if !ok {
-		if q := u.CallbackQuery; q != nil {
-			// A button the bot does not handle is answered all the same,
-			// or the client keeps a spinner.
-			c.answering.Go(func() { _ = c.answerCallback(context.Background(), q.ID) })
-		}
 		return nil, false
 	}
 	bu := &bot.Update{Event: ev, Attempts: attempts, Done: done}
 	if q := u.CallbackQuery; q != nil {
-		bu.Before = func(ctx context.Context) {
+		bu.Before = func(ctx context.Context, _ *bot.Event) {
 			// Every pressed button is answered, or the client keeps a spinner.
 			if err := c.answerCallback(ctx, q.ID); err != nil {
 				c.log.Debug("telegram: answer callback failed", "update", u.UpdateID, "err", err)
@@ -119,6 +135,19 @@ func (c *Channel) update(u tgbotapi.Update, attempts int, done func(error)) (*bo
 		}
 	}
 	return bu, true
+}
+
+// event is the neutral event of an update; false when the bot does not
+// handle it, whose button, if it is one, is answered all the same, or the
+// client keeps a spinner.
+func (c *Channel) event(u tgbotapi.Update) (bot.Event, bool) {
+	ev, ok := toEvent(u, c.now())
+	if !ok {
+		if q := u.CallbackQuery; q != nil {
+			c.answering.Go(func() { _ = c.answerCallback(context.Background(), q.ID) })
+		}
+	}
+	return ev, ok
 }
 
 // confirm tells Telegram about updates handled since the last poll, so a
@@ -399,7 +428,9 @@ func (c *Channel) setWebhook(ctx context.Context) error {
 // constant time before anything else (wrong or missing: 401, nothing
 // handled). The answer waits until the update was handled: 200 then, 500
 // when handling failed and 503 when the bot is stopping, so that Telegram
-// delivers the update again.
+// delivers the update again. With a Stream it waits until the update is
+// in the stream instead: 200 then (or when it was there already), 503
+// when Redis does not take it.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -420,6 +451,10 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	u, err := parseUpdate(body)
 	if err != nil || u.UpdateID == 0 {
 		http.Error(w, "bad update", http.StatusBadRequest)
+		return
+	}
+	if c.stream != nil {
+		c.accept(w, r, u, body)
 		return
 	}
 	bu, ok := c.update(u, 1, nil)

@@ -10,6 +10,12 @@
 // proceed concurrently, and an update counts as received (its offset is
 // confirmed, or the webhook answered 200) only once it was handled or, when
 // polling with an Inbox, stored there until it is.
+//
+// With a Stream, any number of processes serve the bot together (see
+// bot.StreamReceiver): a webhook update, whichever process it reaches, and
+// a polled one, polled by the one process that holds the poller lease, go
+// into the shared stream, and count as received once there; every process
+// handles the shards it holds, each chat's updates in order, each once.
 package telegram
 
 import (
@@ -70,8 +76,18 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// Inbox, when set, keeps each polled update until it is handled, so
 	// that it can be confirmed to Telegram at once; nil confirms an update
-	// only once it is handled. See Inbox.
+	// only once it is handled. See Inbox. With a Stream it is not used,
+	// but what a process without one left there is moved to the stream.
 	Inbox Inbox
+	// Stream, when set, shares the updates with every process on it, and
+	// Leases (then required) share out its shards and the polling: see
+	// the package comment. LeaseTTL is their time to live
+	// (bot.DefaultLeaseTTL); Owner names this process among the others
+	// (a unique name by default).
+	Stream   bot.Stream
+	Leases   bot.Leases
+	LeaseTTL time.Duration
+	Owner    string
 	// HTTPClient makes the Bot API calls; nil uses a fresh client.
 	HTTPClient *http.Client
 	// Log gets ids and errors, never tokens nor message texts; nil discards.
@@ -103,6 +119,8 @@ type Channel struct {
 	photos photoIDs
 	// recv handles the updates, polled or delivered to the webhook.
 	recv *bot.Receiver
+	// stream, with a Stream, feeds recv from it and adds to it.
+	stream *bot.StreamReceiver
 	// answering counts the answers to buttons the bot does not handle,
 	// which Run waits for when it stops.
 	answering sync.WaitGroup
@@ -121,6 +139,9 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 	}
 	if cfg.WebhookURL != "" && cfg.WebhookSecret == "" {
 		return nil, errors.New("telegram: a webhook needs a secret token")
+	}
+	if cfg.Stream != nil && cfg.Leases == nil {
+		return nil, errors.New("telegram: a stream needs leases")
 	}
 	if cfg.APIURL == "" {
 		cfg.APIURL = DefaultAPIURL
@@ -151,6 +172,17 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 		c.now = time.Now
 	}
 	c.recv = bot.NewReceiver(bot.ReceiverOptions{Name: "telegram", Workers: cfg.Workers, ShutdownGrace: cfg.ShutdownGrace, Log: c.log})
+	if cfg.Stream != nil {
+		c.stream = bot.NewStreamReceiver(c.recv, bot.StreamOptions{
+			Channel:  hromadabot.PlatformTelegram,
+			Stream:   cfg.Stream,
+			Leases:   cfg.Leases,
+			Owner:    cfg.Owner,
+			LeaseTTL: cfg.LeaseTTL,
+			Decode:   c.decodeEntry,
+			Log:      c.log,
+		})
+	}
 	// The library formats the endpoint with the token and method; a "%" in
 	// the URL itself must not be taken for a verb.
 	endpoint := strings.ReplaceAll(cfg.APIURL, "%", "%%") + "/bot%s/%s"

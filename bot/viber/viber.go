@@ -56,6 +56,9 @@ const (
 // Defaults of Config.
 const (
 	DefaultWorkers = bot.DefaultWorkers
+	// DefaultAttempts: about a minute of backoff, enough for Redis to
+	// restart, as Telegram's.
+	DefaultAttempts = 8
 	// sendTimeout bounds one API call; downloadTimeout one media download.
 	sendTimeout     = 30 * time.Second
 	downloadTimeout = time.Minute
@@ -98,6 +101,19 @@ type Config struct {
 	// ShutdownGrace bounds how long updates being handled may run after
 	// Run's context is cancelled (default 10s).
 	ShutdownGrace time.Duration
+	// Stream, when set, shares the message callbacks with every process
+	// on it, whichever process Viber called, and Leases (then required)
+	// share out its shards: see bot.StreamReceiver. LeaseTTL is their
+	// time to live (bot.DefaultLeaseTTL); Owner names this process among
+	// the others (a unique name by default).
+	Stream   bot.Stream
+	Leases   bot.Leases
+	LeaseTTL time.Duration
+	Owner    string
+	// Attempts is how many times the handling of a message from the
+	// Stream that failed for a passing reason is tried before it is given
+	// up (DefaultAttempts). Without a stream, Viber's redelivery retries.
+	Attempts int
 	// OnGone hears the id of a person who unsubscribed: broadcasts skip
 	// them until they write again. OnReceipt hears delivered, seen and
 	// failed callbacks, for the broadcast figures.
@@ -114,12 +130,14 @@ type Config struct {
 // Channel is a Viber bot. It implements bot.Transport for the Sender and
 // http.Handler for the webhook; MediaHandler serves its pictures.
 type Channel struct {
-	cfg   Config
-	http  *http.Client
-	log   *slog.Logger
-	now   func() time.Time
-	recv  *bot.Receiver
-	media mediaSigner
+	cfg  Config
+	http *http.Client
+	log  *slog.Logger
+	now  func() time.Time
+	recv *bot.Receiver
+	// stream, with a Stream, feeds recv from it and adds to it.
+	stream *bot.StreamReceiver
+	media  mediaSigner
 	// mediaPath is the path of the served pictures, PublicURL's path first;
 	// mediaOrigin is PublicURL's scheme and host, which the URLs of the
 	// pictures start with.
@@ -179,6 +197,17 @@ func New(ctx context.Context, cfg Config) (*Channel, error) {
 	c.mediaPath = strings.TrimRight(pub.Path, "/") + "/viber/media/"
 	c.mediaOrigin = pub.Scheme + "://" + pub.Host
 	c.recv = bot.NewReceiver(bot.ReceiverOptions{Name: "viber", Workers: cfg.Workers, ShutdownGrace: cfg.ShutdownGrace, Log: c.log})
+	if cfg.Stream != nil {
+		c.stream = bot.NewStreamReceiver(c.recv, bot.StreamOptions{
+			Channel:  hromadabot.PlatformViber,
+			Stream:   cfg.Stream,
+			Leases:   cfg.Leases,
+			Owner:    cfg.Owner,
+			LeaseTTL: cfg.LeaseTTL,
+			Decode:   c.decodeEntry,
+			Log:      c.log,
+		})
+	}
 
 	var info struct {
 		Account
@@ -210,6 +239,11 @@ func (cfg *Config) validate() error {
 		return errors.New("viber: the sender avatar must be an http(s) URL")
 	case cfg.Files == nil:
 		return errors.New("viber: Files is required")
+	case cfg.Stream != nil && cfg.Leases == nil:
+		return errors.New("viber: a stream needs leases")
+	}
+	if cfg.Attempts <= 0 {
+		cfg.Attempts = DefaultAttempts
 	}
 	return nil
 }
@@ -249,6 +283,23 @@ func (c *Channel) Run(ctx context.Context, h bot.Handler, s bot.ReplySender) err
 		return err
 	}
 	defer c.recv.Stop()
+	if c.stream != nil {
+		// On the way out the stream receiver stops with the Receiver,
+		// whose Stop ends what it has in hand, as Run waits for.
+		streamCtx, stopStream := context.WithCancel(ctx)
+		streamed := make(chan struct{})
+		go func() {
+			defer close(streamed)
+			if err := c.stream.Run(streamCtx); err != nil {
+				c.log.Error("viber: stream receiver", "err", err)
+			}
+		}()
+		defer func() {
+			stopStream()
+			c.recv.Stop()
+			<-streamed
+		}()
+	}
 	if err := c.setWebhook(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil

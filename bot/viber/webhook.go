@@ -53,7 +53,11 @@ type incoming struct {
 // URL expires. The answer waits until the event was handled: 200 then,
 // 500 when handling failed and 503 when the bot is stopping, so that Viber
 // delivers the callback again; a callback delivered twice is handled once.
-// conversation_started is answered with the welcome message in the body.
+// With a Stream, a message is received once it is in the stream instead:
+// 200 then, 503 when Redis does not take it; whichever process holds its
+// chat's shard handles it. conversation_started is answered with the
+// welcome message in the body, by the process it reached, with or without
+// a stream: it is a chat's first event, and its answer must be this one.
 func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -87,7 +91,7 @@ func (c *Channel) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case "conversation_started":
 		c.welcome(w, r, &cb)
 	case "message":
-		c.message(w, r, &cb)
+		c.message(w, r, &cb, body)
 	case "subscribed":
 		// A person subscribed from the chat's header; their first message
 		// follows, or they wrote already. Nothing to say until then.
@@ -204,20 +208,38 @@ func (c *Channel) welcomeMessage(ctx context.Context, replies []bot.Reply) (*mes
 	return &m, nil
 }
 
-// message handles a person's message: text, a pressed button, a photo or
-// document (downloaded and kept as evidence), a link; anything else is
-// passed on as unsupported, so that the dialogs say what they understand.
-func (c *Channel) message(w http.ResponseWriter, r *http.Request, cb *callback) {
+// message handles a person's message, or with a Stream puts it there.
+func (c *Channel) message(w http.ResponseWriter, r *http.Request, cb *callback, body []byte) {
 	if cb.Sender == nil || cb.Sender.ID == "" || cb.Message == nil {
 		http.Error(w, "bad callback", http.StatusBadRequest)
 		return
 	}
-	ev := c.event(cb, cb.Sender)
-	if c.recv.Handled(ev.UpdateID) {
-		// Viber delivered it again: the answer to the first went astray.
-		w.WriteHeader(http.StatusOK)
+	if c.stream != nil {
+		c.accept(w, r, cb, body)
 		return
 	}
+	switch err := c.recv.HandleWait(r.Context(), c.messageUpdate(cb)); {
+	case err == nil:
+		w.WriteHeader(http.StatusOK)
+	case errors.Is(err, bot.ErrStopped):
+		http.Error(w, "stopping", http.StatusServiceUnavailable)
+	case r.Context().Err() != nil:
+		// Viber stopped waiting; the message is still handled, and its
+		// redelivery is skipped as a repeat.
+	default:
+		http.Error(w, "handling failed", http.StatusInternalServerError)
+	}
+}
+
+// messageUpdate is the update of a person's message: text, a pressed
+// button, a photo or document, a link; anything else is passed on as
+// unsupported, so that the dialogs say what they understand. A photo or
+// document is downloaded and kept as evidence on the chat's worker, just
+// before the message is handled (Before), so that a redelivery skipped as
+// a repeat downloads nothing.
+func (c *Channel) messageUpdate(cb *callback) *bot.Update {
+	u := &bot.Update{}
+	ev := c.event(cb, cb.Sender)
 	m := cb.Message
 	switch m.Type {
 	case "text":
@@ -233,12 +255,14 @@ func (c *Channel) message(w http.ResponseWriter, r *http.Request, cb *callback) 
 			ev.Text = m.Text
 		}
 		ev.Attachment = &bot.Attachment{Kind: kind, Name: m.FileName}
-		id, err := c.keep(r.Context(), m)
-		if err != nil {
-			// Handled without the file, the dialog asks for it again.
-			c.log.Warn("viber: media not kept", "update", ev.UpdateID, "err", err)
+		u.Before = func(ctx context.Context, ev *bot.Event) {
+			id, err := c.keep(ctx, m)
+			if err != nil {
+				// Handled without the file, the dialog asks for it again.
+				c.log.Warn("viber: media not kept", "update", ev.UpdateID, "err", err)
+			}
+			ev.Attachment.FileID = id
 		}
-		ev.Attachment.FileID = id
 	case "url":
 		ev.Text = m.Media
 	default:
@@ -247,17 +271,8 @@ func (c *Channel) message(w http.ResponseWriter, r *http.Request, cb *callback) 
 	if ev.Payload == "" && ev.Text == "" && ev.Attachment == nil && ev.Unsupported == "" {
 		ev.Unsupported = "empty"
 	}
-	switch err := c.recv.HandleWait(r.Context(), &bot.Update{Event: ev}); {
-	case err == nil:
-		w.WriteHeader(http.StatusOK)
-	case errors.Is(err, bot.ErrStopped):
-		http.Error(w, "stopping", http.StatusServiceUnavailable)
-	case r.Context().Err() != nil:
-		// Viber stopped waiting; the message is still handled, and its
-		// redelivery is skipped as a repeat.
-	default:
-		http.Error(w, "handling failed", http.StatusInternalServerError)
-	}
+	u.Event = ev
+	return u
 }
 
 // keep downloads a message's media and stores it as evidence, returning

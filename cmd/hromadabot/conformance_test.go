@@ -94,6 +94,7 @@ type telegramPlayer struct {
 	c    *convo
 	code string
 	b    *runningBot
+	env  map[string]string
 }
 
 func newTelegramPlayer(t *testing.T) *telegramPlayer {
@@ -104,7 +105,7 @@ func newTelegramPlayer(t *testing.T) *telegramPlayer {
 	env["TELEGRAM_WEBHOOK_URL"] = "http://" + addr + "/telegram/webhook"
 	env["TELEGRAM_WEBHOOK_SECRET"] = webhookSecret
 	b := startBot(t, env)
-	return &telegramPlayer{ctx: testContext(t), srv: srv, c: newConvo(t, srv, 5570001), code: code, b: b}
+	return &telegramPlayer{ctx: testContext(t), srv: srv, c: newConvo(t, srv, 5570001), code: code, b: b, env: env}
 }
 
 func (p *telegramPlayer) do(t *testing.T, st step) seen {
@@ -121,6 +122,8 @@ func (p *telegramPlayer) do(t *testing.T, st step) seen {
 	if err := p.srv.WaitDrained(p.ctx); err != nil {
 		t.Fatalf("telegram: %v\n%s", err, p.b.stderr)
 	}
+	// The webhook is answered once the update is in the shared stream.
+	waitHandled(t, p.ctx, p.env)
 	var s seen
 	for _, m := range p.srv.Chat(p.c.u.ID) {
 		if edits, old := before[m.ID]; !m.FromBot || old && m.Edits <= edits {
@@ -137,18 +140,20 @@ func (p *telegramPlayer) do(t *testing.T, st step) seen {
 	return s
 }
 
-// viberPlayer plays on the fake Viber API, whose callbacks are answered
-// once handled.
+// viberPlayer plays on the fake Viber API. A callback is answered once
+// its update is in the shared stream: the player waits until it is
+// handled.
 type viberPlayer struct {
 	c    *vconvo
 	code string
+	env  map[string]string
 }
 
 func newViberPlayer(t *testing.T) *viberPlayer {
 	srv, env := fakeViber(t)
 	code := freshDB(t, env["DATABASE_PATH"])
 	startViberBot(t, srv, env)
-	return &viberPlayer{c: newVConvo(t, srv, "c0nform+AAAA=="), code: code}
+	return &viberPlayer{c: newVConvo(t, srv, "c0nform+AAAA=="), code: code, env: env}
 }
 
 func (p *viberPlayer) do(t *testing.T, st step) seen {
@@ -160,6 +165,7 @@ func (p *viberPlayer) do(t *testing.T, st step) seen {
 	} else {
 		p.c.send(withCode(st.Text, p.code))
 	}
+	waitHandled(t, p.c.ctx, p.env)
 	var s seen
 	for _, m := range p.c.srv.MessagesAfter(from) {
 		if m.Receiver != p.c.u.ID {

@@ -106,6 +106,14 @@ type Main struct {
 	checks   map[string]func(context.Context) error
 	listener net.Listener
 	closers  []func() error
+
+	// limiter holds the senders' and the broadcasts' rate limits in Redis
+	// for every process of the bot; nil keeps them in this process.
+	limiter bot.Limiter
+	// redis, when set, is shared by every process of the bot: each
+	// channel's updates go through a stream in it, so that any process
+	// takes any update and one chat's are handled in order, once.
+	redis goredis.UniversalClient
 }
 
 // NewMain returns a Main for cfg; nothing is opened yet.
@@ -136,8 +144,10 @@ func (m *Main) Open(ctx context.Context) error {
 	}
 
 	// The broadcast scheduler takes its per-slot lock in Redis when there
-	// is one, and polled updates wait in a Redis inbox until handled.
-	var slotLocks goredis.UniversalClient
+	// is one, the senders and the broadcasts share their rate limits there
+	// with the bot's other processes, and polled updates wait in a Redis
+	// inbox until handled.
+	var slotLocks broadcast.SlotLock
 	var inbox bot.Inbox
 	if cfg.RedisURL != "" {
 		opts, err := goredis.ParseURL(cfg.RedisURL)
@@ -147,8 +157,10 @@ func (m *Main) Open(ctx context.Context) error {
 		redisLogOnce.Do(func() { goredis.SetLogger(redisLog{m.Log}) })
 		client := goredis.NewClient(opts)
 		m.closers = append(m.closers, client.Close)
-		slotLocks = client
+		slotLocks = redis.NewSlotLock(client, cfg.RedisPrefix, "")
+		m.limiter = redis.NewLimiter(client, cfg.RedisPrefix)
 		inbox = redis.NewInbox(client, cfg.RedisPrefix, "telegram")
+		m.redis = client
 		states := redis.NewStateStore(client, redis.Options{Prefix: cfg.RedisPrefix, TTL: cfg.DialogTTL})
 		if err := states.Ping(ctx); err != nil {
 			return fmt.Errorf("REDIS_URL: %w", err)
@@ -208,8 +220,8 @@ func (m *Main) Open(ctx context.Context) error {
 		QuietHours:    cfg.QuietHours,
 		ReminderCron:  cfg.ReminderCron,
 		DigestCron:    cfg.DigestCron,
-		Redis:         slotLocks,
-		RedisPrefix:   cfg.RedisPrefix,
+		Locks:         slotLocks,
+		Limiter:       m.limiter,
 		Progress:      m.Metrics.BroadcastProgress,
 		Outcome:       m.Metrics.BroadcastOutcome,
 		Log:           m.Log,
@@ -246,7 +258,7 @@ func (m *Main) Open(ctx context.Context) error {
 func (m *Main) openTelegram(ctx context.Context, inbox bot.Inbox, extra map[string]http.Handler) error {
 	cfg := m.Config
 	var err error
-	m.Telegram, err = telegram.New(ctx, telegram.Config{
+	tc := telegram.Config{
 		Token:         cfg.TelegramToken,
 		APIURL:        cfg.TelegramAPIURL,
 		WebhookURL:    cfg.WebhookURL,
@@ -254,7 +266,13 @@ func (m *Main) openTelegram(ctx context.Context, inbox bot.Inbox, extra map[stri
 		Commands:      telegramCommands,
 		Inbox:         inbox,
 		Log:           m.Log,
-	})
+	}
+	if m.redis != nil {
+		// The inbox of an earlier single process is moved into the stream.
+		tc.Stream = redis.NewStream(m.redis, redis.StreamOptions{Prefix: cfg.RedisPrefix, Channel: hromadabot.PlatformTelegram})
+		tc.Leases = redis.NewLeases(m.redis, cfg.RedisPrefix, hromadabot.PlatformTelegram)
+	}
+	m.Telegram, err = telegram.New(ctx, tc)
 	if err != nil {
 		// Telegram answers 401 (or 404 for a malformed token) to a bad
 		// token; anything else means the Bot API was not reached.
@@ -268,9 +286,15 @@ func (m *Main) openTelegram(ctx context.Context, inbox bot.Inbox, extra map[stri
 	m.Senders[hromadabot.PlatformTelegram] = bot.NewSender(m.Metrics.Transport(m.Telegram), bot.SenderOptions{
 		GlobalRate: cfg.SenderRate(),
 		OnBlocked:  m.blocked(hromadabot.PlatformTelegram),
+		Limiter:    m.limiter,
+		Platform:   hromadabot.PlatformTelegram,
+		Log:        m.Log,
 	})
 	if cfg.WebhookURL != "" {
 		extra["POST "+urlPath(cfg.WebhookURL)] = m.Telegram
+	}
+	if m.redis != nil {
+		m.checks["telegram-stream"] = m.Telegram.Check
 	}
 	return nil
 }
@@ -280,7 +304,7 @@ func (m *Main) openTelegram(ctx context.Context, inbox bot.Inbox, extra map[stri
 func (m *Main) openViber(ctx context.Context, extra map[string]http.Handler) error {
 	cfg := m.Config
 	var err error
-	m.Viber, err = viber.New(ctx, viber.Config{
+	vc := viber.Config{
 		Token:        cfg.ViberToken,
 		APIURL:       cfg.ViberAPIURL,
 		WebhookURL:   cfg.ViberWebhookURL,
@@ -291,7 +315,12 @@ func (m *Main) openViber(ctx context.Context, extra map[string]http.Handler) err
 		OnGone:       m.blocked(hromadabot.PlatformViber),
 		OnReceipt:    func(event string) { m.Metrics.Receipt(hromadabot.PlatformViber, event) },
 		Log:          m.Log,
-	})
+	}
+	if m.redis != nil {
+		vc.Stream = redis.NewStream(m.redis, redis.StreamOptions{Prefix: cfg.RedisPrefix, Channel: hromadabot.PlatformViber})
+		vc.Leases = redis.NewLeases(m.redis, cfg.RedisPrefix, hromadabot.PlatformViber)
+	}
+	m.Viber, err = viber.New(ctx, vc)
 	if err != nil {
 		var ve *viber.Error
 		if errors.As(err, &ve) && ve.Status == 2 {
@@ -302,9 +331,15 @@ func (m *Main) openViber(ctx context.Context, extra map[string]http.Handler) err
 	m.Senders[hromadabot.PlatformViber] = bot.NewSender(m.Metrics.Transport(m.Viber), bot.SenderOptions{
 		GlobalRate: cfg.ViberSenderRate(),
 		OnBlocked:  m.blocked(hromadabot.PlatformViber),
+		Limiter:    m.limiter,
+		Platform:   hromadabot.PlatformViber,
+		Log:        m.Log,
 	})
 	extra["POST "+urlPath(cfg.ViberWebhookURL)] = m.Viber
 	extra[m.Viber.MediaPattern()] = m.Viber.MediaHandler()
+	if m.redis != nil {
+		m.checks["viber-stream"] = m.Viber.Check
+	}
 	return nil
 }
 

@@ -13,9 +13,11 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot/telegramtest"
+	"github.com/hromadabot/hromadabot/broadcast"
 	main "github.com/hromadabot/hromadabot/cmd/hromadabot"
 	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
@@ -124,6 +126,53 @@ func (c *convo) mark() {
 	}
 }
 
+// newBotMessages are the texts of the bot's messages new or edited since
+// the last mark.
+func (c *convo) newBotMessages() []string {
+	var texts []string
+	for _, m := range c.srv.Chat(c.u.ID) {
+		if edits, old := c.seen[m.ID]; m.FromBot && (!old || m.Edits > edits) {
+			texts = append(texts, m.Text)
+		}
+	}
+	return texts
+}
+
+// waitHandled waits until every update the bot of env took is handled:
+// its channels' streams in Redis are empty once each entry is handled
+// and acknowledged, replies sent.
+func waitHandled(t *testing.T, ctx context.Context, env map[string]string) {
+	t.Helper()
+	opts, err := goredis.ParseURL(env["REDIS_URL"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := goredis.NewClient(opts)
+	defer client.Close()
+	for {
+		keys, err := client.Keys(ctx, env["REDIS_PREFIX"]+"updates:*").Result()
+		if err != nil {
+			t.Fatalf("wait until handled: %v", err)
+		}
+		left := int64(0)
+		for _, k := range keys {
+			n, err := client.XLen(ctx, k).Result()
+			if err != nil {
+				t.Fatalf("wait until handled: %v", err)
+			}
+			left += n
+		}
+		if left == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("wait until handled: %d updates left in the streams", left)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
 func (c *convo) send(text string) int {
 	c.mark()
 	return c.srv.UserText(c.u, text)
@@ -226,6 +275,43 @@ func TestRunResident(t *testing.T) {
 		t.Errorf("command menus uk=%v en=%v", cmds, srv.Commands("en"))
 	}
 	checkLog(t, log, env, "/score Буча")
+}
+
+// TestRunSharesSendLimits: with Redis, the replies and the broadcasts take
+// their rate limits from it, under REDIS_PREFIX, so that every process of
+// the bot keeps them together. It reads the keys from a miniredis of its
+// own, where they do not expire while the test looks.
+func TestRunSharesSendLimits(t *testing.T) {
+	srv, env := fakeTelegram(t, telegramtest.Options{})
+	mr := miniredis.RunT(t)
+	env["REDIS_URL"] = "redis://" + mr.Addr()
+	b := startBot(t, env)
+
+	c := newConvo(t, srv, 5560001)
+	c.send("/start")
+	c.expect("Вітаю!")
+	db := openDB(t, env)
+	u, err := db.UserByPlatform(c.ctx, hromadabot.PlatformTelegram, "5560001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Subscribed = true
+	if err := db.UpdateUser(c.ctx, u, "cli"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := broadcast.Announce(c.ctx, db, broadcast.Announcement{Audience: broadcast.AudienceResidents, Text: "Новини громади", Now: true, Actor: "cli"}); err != nil {
+		t.Fatal(err)
+	}
+	c.expect("Новини громади")
+	b.stop(t)
+
+	// redis_rate puts "rate:" before the bot's prefix.
+	prefix := "rate:" + env["REDIS_PREFIX"]
+	for _, key := range []string{"send:telegram", "chat:telegram:5560001", "broadcast:default"} {
+		if !mr.Exists(prefix + key) {
+			t.Errorf("no limit %s in Redis; keys: %v", key, mr.Keys())
+		}
+	}
 }
 
 // becomeCDTO makes the person the CDTO of Бучанська through an invite code
@@ -348,7 +434,12 @@ func TestRunCrashBeforeConfirmation(t *testing.T) {
 	if err := srv.WaitDrained(c.ctx); err != nil {
 		t.Fatal(err)
 	}
-	c.expect() // the redelivered press got an answer
+	// The first process handled the press, replies and all: the shared
+	// stream knows its key and takes the redelivery no more.
+	waitHandled(t, c.ctx, env)
+	if again := c.newBotMessages(); len(again) != 0 {
+		t.Errorf("the redelivered press was answered again: %q", again)
+	}
 	rs, err := db.Reports(c.ctx, hromadabot.ReportFilter{CommunityID: community})
 	if err != nil {
 		t.Fatal(err)

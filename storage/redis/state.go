@@ -1,7 +1,10 @@
-// Package redis keeps dialog state in Redis (go-redis v9), so that a
-// conversation survives a restart of the bot and several bot processes can
-// serve the same chats. Each chat's state is one key with a TTL; updates of
-// one chat are serialized by a per-chat lock in Redis.
+// Package redis keeps in Redis (go-redis v9) what the processes of one bot
+// share: the dialog state, so that a conversation survives a restart and
+// any process can serve any chat (each chat's state one key with a TTL,
+// its updates serialized by a per-chat lock); the streams of updates and
+// the leases that give each shard of them, and the polling, to one
+// process at a time; the send limits; and the broadcast scheduler's slot
+// locks.
 package redis
 
 import (
