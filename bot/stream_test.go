@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -14,11 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hromadabot/hromadabot/bot"
 	"github.com/hromadabot/hromadabot/storage/redis"
+	"github.com/hromadabot/hromadabot/storage/redis/redistest"
 )
 
 // These tests run several "processes" in one: each its own Redis
@@ -29,39 +28,6 @@ import (
 // streamLeaseTTL is short, so that a crashed process's shards pass on
 // soon, and long enough that a slow run (-race) renews in time.
 const streamLeaseTTL = 2 * time.Second
-
-var logRedis sync.Once
-
-// testRedis returns connection options and a key prefix unique to the test.
-func testRedis(t *testing.T) (*goredis.Options, string) {
-	t.Helper()
-	var b [6]byte
-	for i := range b {
-		b[i] = byte(rand.N(256))
-	}
-	prefix := fmt.Sprintf("hromadabot-test:%x:", b)
-	if url := os.Getenv("REDIS_URL"); url != "" {
-		opts, err := goredis.ParseURL(url)
-		if err != nil {
-			t.Fatalf("REDIS_URL: %v", err)
-		}
-		logRedis.Do(func() { t.Logf("stream tests run on the Redis at REDIS_URL (%s)", opts.Addr) })
-		t.Cleanup(func() {
-			c := goredis.NewClient(opts)
-			defer c.Close()
-			ctx := context.Background()
-			iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-			for iter.Next(ctx) {
-				c.Del(ctx, iter.Val())
-			}
-		})
-		return opts, prefix
-	}
-	mr := miniredis.RunT(t)
-	mr.ClockTTL(true)
-	logRedis.Do(func() { t.Log("stream tests run on an in-process miniredis (REDIS_URL is not set)") })
-	return &goredis.Options{Addr: mr.Addr()}, prefix
-}
 
 var errCrashed = errors.New("process crashed")
 
@@ -394,7 +360,7 @@ func (c *cluster) send(t *testing.T, chats, from, to int, onDelivered func(n int
 }
 
 func newCluster(t *testing.T, j *journal, names ...string) *cluster {
-	opts, prefix := testRedis(t)
+	opts, prefix := redistest.Open(t)
 	client := goredis.NewClient(opts)
 	t.Cleanup(func() { client.Close() })
 	c := &cluster{live: map[string]bool{}, opts: opts, prefix: prefix, j: j,
@@ -706,7 +672,7 @@ func TestStreamReceiverRedisLost(t *testing.T) {
 // TestStreamReceiverLead: of two processes, one runs the job at a time;
 // when it stops, the other takes over.
 func TestStreamReceiverLead(t *testing.T) {
-	opts, prefix := testRedis(t)
+	opts, prefix := redistest.Open(t)
 	var running, ran atomic.Int32
 	var mu sync.Mutex
 	var leaders []string

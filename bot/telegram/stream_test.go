@@ -1,12 +1,9 @@
 package telegram_test
 
 import (
-	"context"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -14,41 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hromadabot/hromadabot/bot"
 	"github.com/hromadabot/hromadabot/bot/telegram"
 	"github.com/hromadabot/hromadabot/bot/telegramtest"
 	"github.com/hromadabot/hromadabot/storage/redis"
+	"github.com/hromadabot/hromadabot/storage/redis/redistest"
 )
-
-// testRedis returns connection options and a key prefix unique to the
-// test: the Redis at REDIS_URL when set, else a miniredis whose TTLs run
-// on the wall clock, as a real Redis's do.
-func testRedis(t *testing.T) (*goredis.Options, string) {
-	t.Helper()
-	prefix := fmt.Sprintf("hromadabot-test:%x:", rand.Uint64())
-	if url := os.Getenv("REDIS_URL"); url != "" {
-		opts, err := goredis.ParseURL(url)
-		if err != nil {
-			t.Fatalf("REDIS_URL: %v", err)
-		}
-		t.Cleanup(func() {
-			c := goredis.NewClient(opts)
-			defer c.Close()
-			ctx := context.Background()
-			iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-			for iter.Next(ctx) {
-				c.Del(ctx, iter.Val())
-			}
-		})
-		return opts, prefix
-	}
-	mr := miniredis.RunT(t)
-	mr.ClockTTL(true)
-	return &goredis.Options{Addr: mr.Addr()}, prefix
-}
 
 // pollWatch sees every getUpdates call of the channels, to tell who polls
 // and whether two ever poll at once.
@@ -155,7 +125,7 @@ func handledOnce(t *testing.T, srv *telegramtest.Server, h *recorder, texts map[
 // other takes the polling over, and no update is lost or handled twice.
 func TestStreamPollingOnePoller(t *testing.T) {
 	srv := newServer(t, telegramtest.Options{})
-	opts, prefix := testRedis(t)
+	opts, prefix := redistest.Open(t)
 	watch := &pollWatch{}
 	h := &recorder{reply: echo}
 	procs := map[string]*running{}
@@ -231,7 +201,7 @@ func TestStreamPollingOnePoller(t *testing.T) {
 func TestStreamWebhookOnce(t *testing.T) {
 	srv := newServer(t, telegramtest.Options{AllowHTTPWebhook: true})
 	srv.AddUser(olena)
-	opts, prefix := testRedis(t)
+	opts, prefix := redistest.Open(t)
 	h := &recorder{reply: echo}
 	hooks := map[string]string{}
 	clients := map[string]*goredis.Client{}
@@ -324,7 +294,7 @@ func TestStreamWebhookOnce(t *testing.T) {
 // poller and handled, in order, before what is polled after it.
 func TestStreamInboxMoved(t *testing.T) {
 	srv := newServer(t, telegramtest.Options{})
-	opts, prefix := testRedis(t)
+	opts, prefix := redistest.Open(t)
 	left := func(id int, text string) []byte {
 		return fmt.Appendf(nil, `{"update_id":%d,"message":{"message_id":%d,"date":1700000000,"from":{"id":7,"is_bot":false,"first_name":"Олена"},"chat":{"id":7,"type":"private"},"text":%q}}`, id, id, text)
 	}

@@ -3,17 +3,13 @@ package viber_test
 import (
 	"bytes"
 	"context"
-	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/hromadabot/hromadabot"
@@ -21,35 +17,9 @@ import (
 	"github.com/hromadabot/hromadabot/bot/viber"
 	"github.com/hromadabot/hromadabot/bot/vibertest"
 	"github.com/hromadabot/hromadabot/storage/redis"
+	"github.com/hromadabot/hromadabot/storage/redis/redistest"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
 )
-
-// testRedis returns connection options and a key prefix unique to the
-// test: the Redis at REDIS_URL when set, else a miniredis whose TTLs run
-// on the wall clock, as a real Redis's do.
-func testRedis(t *testing.T) (*goredis.Options, string) {
-	t.Helper()
-	prefix := fmt.Sprintf("hromadabot-test:%x:", rand.Uint64())
-	if url := os.Getenv("REDIS_URL"); url != "" {
-		opts, err := goredis.ParseURL(url)
-		if err != nil {
-			t.Fatalf("REDIS_URL: %v", err)
-		}
-		t.Cleanup(func() {
-			c := goredis.NewClient(opts)
-			defer c.Close()
-			ctx := context.Background()
-			iter := c.Scan(ctx, 0, prefix+"*", 100).Iterator()
-			for iter.Next(ctx) {
-				c.Del(ctx, iter.Val())
-			}
-		})
-		return opts, prefix
-	}
-	mr := miniredis.RunT(t)
-	mr.ClockTTL(true)
-	return &goredis.Options{Addr: mr.Addr()}, prefix
-}
 
 // TestStreamTwoProcesses runs two processes of the bot on one Redis behind
 // a load balancer, with one Viber bot: a message delivered to both is
@@ -65,7 +35,7 @@ func TestStreamTwoProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	opts, prefix := testRedis(t)
+	opts, prefix := redistest.Open(t)
 	h := &recorder{reply: func(_ context.Context, ev bot.Event) ([]bot.Reply, error) {
 		switch {
 		case ev.Text == "/start":
