@@ -9,9 +9,9 @@ import (
 
 	"github.com/hromadabot/hromadabot/chart"
 	"github.com/hromadabot/hromadabot/site"
+	dbfixture "github.com/hromadabot/hromadabot/storage/fixture"
 	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
-	dbfixture "github.com/hromadabot/hromadabot/storage/sqlite/fixture"
 )
 
 // benchSite is the site over a fixture: national unless -short. The

@@ -28,7 +28,7 @@
 //
 // With -channel site it measures the public web site the bot serves on
 // HTTP_ADDR instead, with no chat traffic and no Redis: on a copy of the
-// national fixture (package storage/sqlite/fixture), the ranking page, the
+// national fixture (package storage/fixture), the ranking page, the
 // ranking API and every community's page in turn, each by keep-alive
 // clients as fast as it answers and then at a fixed offered rate, with
 // the bot's memory before the first request and after (see site.go).
@@ -65,7 +65,7 @@ import (
 
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot/telegramtest"
-	"github.com/hromadabot/hromadabot/storage/sqlite/fixture"
+	"github.com/hromadabot/hromadabot/storage/fixture"
 )
 
 const (

@@ -18,8 +18,8 @@ import (
 
 	"github.com/hromadabot/hromadabot"
 	"github.com/hromadabot/hromadabot/bot/telegramtest"
+	"github.com/hromadabot/hromadabot/storage/fixture"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
-	"github.com/hromadabot/hromadabot/storage/sqlite/fixture"
 )
 
 // With -channel site the harness measures the public web site that

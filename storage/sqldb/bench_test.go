@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/hromadabot/hromadabot"
+	"github.com/hromadabot/hromadabot/storage/fixture"
 	"github.com/hromadabot/hromadabot/storage/postgres"
 	"github.com/hromadabot/hromadabot/storage/sqldb"
 	"github.com/hromadabot/hromadabot/storage/sqlite"
-	"github.com/hromadabot/hromadabot/storage/sqlite/fixture"
 )
 
 // The benchmarks run at two scales of package fixture: fixture.Small, and
