@@ -123,7 +123,7 @@ func (p *telegramPlayer) do(t *testing.T, st step) seen {
 		t.Fatalf("telegram: %v\n%s", err, p.b.stderr)
 	}
 	// The webhook is answered once the update is in the shared stream.
-	waitHandled(t, p.ctx, p.env)
+	waitHandled(t, p.ctx, p.env, p.srv)
 	var s seen
 	for _, m := range p.srv.Chat(p.c.u.ID) {
 		if edits, old := before[m.ID]; !m.FromBot || old && m.Edits <= edits {
@@ -165,7 +165,7 @@ func (p *viberPlayer) do(t *testing.T, st step) seen {
 	} else {
 		p.c.send(withCode(st.Text, p.code))
 	}
-	waitHandled(t, p.c.ctx, p.env)
+	waitHandled(t, p.c.ctx, p.env, nil)
 	var s seen
 	for _, m := range p.c.srv.MessagesAfter(from) {
 		if m.Receiver != p.c.u.ID {
