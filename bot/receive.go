@@ -121,11 +121,6 @@ func NewReceiver(opts ReceiverOptions) *Receiver {
 	return &Receiver{opts: opts, log: log, seed: maphash.MakeSeed(), recent: newRecentSet(recentUpdates)}
 }
 
-// Handled reports whether the update with this key was handled lately by
-// this receiver: a channel that must do work before submitting an update
-// (download its media) skips a redelivery without it.
-func (r *Receiver) Handled(updateID string) bool { return updateID != "" && r.recent.has(updateID) }
-
 // Workers is the number of concurrent handlers.
 func (r *Receiver) Workers() int { return r.opts.Workers }
 
