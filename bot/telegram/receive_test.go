@@ -63,13 +63,20 @@ func TestPollingOrder(t *testing.T) {
 		if got := byChat[strconv.FormatInt(id, 10)]; !slices.Equal(got, want) {
 			t.Errorf("chat %d handled %v, want %v", id, got, want)
 		}
-		var answers []string
-		for _, m := range telegramtest.BotMessages(srv.Chat(id)) {
-			answers = append(answers, strings.TrimPrefix(m.Text, "re: "))
-		}
-		if !slices.Equal(answers, want) {
-			t.Errorf("chat %d answered %v, want %v", id, answers, want)
-		}
+		assertAnswered(t, srv, id, want)
+	}
+}
+
+// assertAnswered fails unless the bot's messages in the chat are the echo
+// handler's answers ("re: " and the text) to want, in order.
+func assertAnswered(t *testing.T, srv *telegramtest.Server, chat int64, want []string) {
+	t.Helper()
+	var got []string
+	for _, m := range telegramtest.BotMessages(srv.Chat(chat)) {
+		got = append(got, strings.TrimPrefix(m.Text, "re: "))
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("chat %d answered %v, want %v", chat, got, want)
 	}
 }
 

@@ -110,13 +110,7 @@ func handledOnce(t *testing.T, srv *telegramtest.Server, h *recorder, texts map[
 		}
 	}
 	for chat, want := range texts {
-		var got []string
-		for _, m := range telegramtest.BotMessages(srv.Chat(chat)) {
-			got = append(got, strings.TrimPrefix(m.Text, "re: "))
-		}
-		if !slices.Equal(got, want) {
-			t.Errorf("chat %d answered %v, want %v", chat, got, want)
-		}
+		assertAnswered(t, srv, chat, want)
 	}
 }
 
