@@ -159,10 +159,12 @@ type StreamReceiver struct {
 	down     bool
 	lastErr  error
 
-	ackMu     sync.Mutex
-	acks      []pendingAck
-	acking    bool
-	ackers    sync.WaitGroup
+	ackMu  sync.Mutex
+	acks   []pendingAck
+	acking bool
+	// ackIdle is signalled, under ackMu, when acking ends: a WaitGroup
+	// could not be waited on while handled updates keep adding to it.
+	ackIdle   *sync.Cond
 	dropAcks  chan struct{}
 	ackFailed bool
 }
@@ -223,6 +225,7 @@ func NewStreamReceiver(recv *Receiver, opts StreamOptions) *StreamReceiver {
 	}
 	s.start = s.hash(opts.Owner)
 	s.idle = sync.NewCond(&s.mu)
+	s.ackIdle = sync.NewCond(&s.ackMu)
 	return s
 }
 
@@ -788,7 +791,7 @@ func (s *StreamReceiver) ack(l *lease, e StreamEntry) {
 	s.acking = true
 	s.ackMu.Unlock()
 	if start {
-		s.ackers.Go(s.sendAcks)
+		go s.sendAcks()
 	}
 }
 
@@ -800,6 +803,7 @@ func (s *StreamReceiver) sendAcks() {
 		s.acks = nil
 		if len(batch) == 0 {
 			s.acking = false
+			s.ackIdle.Broadcast()
 			s.ackMu.Unlock()
 			return
 		}
@@ -830,6 +834,7 @@ func (s *StreamReceiver) sendAcks() {
 				s.ackMu.Lock()
 				s.acks = nil
 				s.acking = false
+				s.ackIdle.Broadcast()
 				s.ackMu.Unlock()
 				return
 			}
@@ -854,7 +859,11 @@ func (s *StreamReceiver) sendAcks() {
 func (s *StreamReceiver) flushAcks(d time.Duration) {
 	done := make(chan struct{})
 	go func() {
-		s.ackers.Wait()
+		s.ackMu.Lock()
+		for s.acking {
+			s.ackIdle.Wait()
+		}
+		s.ackMu.Unlock()
 		close(done)
 	}()
 	select {
